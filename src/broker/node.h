@@ -1,0 +1,34 @@
+// A Fjord node: storage, metadata, the Kafka API and the network, assembled.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace fjord::broker {
+
+// Node settings. Keys follow Kafka's names (docs/configuration.md); `topic_defaults`
+// holds topic-level defaults by their Kafka key (e.g. "retention.ms" -> "604800000"),
+// taken from the broker keys log.retention.ms, log.segment.bytes, ... .
+struct NodeConfig {
+  int32_t node_id = 1;                        // node.id
+  std::string data_dir = "./data";            // log.dirs
+  std::string listen_host = "127.0.0.1";      // listeners
+  uint16_t listen_port = 9092;
+  std::string advertised_host;                // advertised.listeners; empty: listen_host
+  unsigned shards = 0;                        // 0: one per core
+  bool auto_create_topics = true;             // auto.create.topics.enable
+  int32_t num_partitions = 1;                 // num.partitions
+  int32_t default_replication_factor = 1;     // default.replication.factor
+  int64_t max_request_bytes = 104857600;      // socket.request.max.bytes
+  int64_t connections_max_idle_ms = 600000;   // connections.max.idle.ms
+  int64_t log_retention_check_interval_ms = 300000;  // log.retention.check.interval.ms
+  std::map<std::string, std::string> topic_defaults;
+  std::string cluster_id;                     // empty: generated on first start, then stored
+};
+
+// Runs the node until SIGINT/SIGTERM, then shuts down gracefully. Prints one
+// "ready" line with the address to connect to. Returns the process exit code.
+int run_node(const NodeConfig& config);
+
+}  // namespace fjord::broker
