@@ -20,6 +20,9 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
+  // An unset result is an error; it exists so that Result can travel through
+  // APIs that need default construction (e.g. asio's co_spawn).
+  Result() : state_(Error{ErrorCode::kUnknownServerError, "no result"}) {}
   Result(T value) : state_(std::move(value)) {}  // NOLINT: implicit by design
   Result(Error error) : state_(std::move(error)) {}  // NOLINT
   Result(ErrorCode code, std::string message = {}) : state_(Error{code, std::move(message)}) {}
