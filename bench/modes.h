@@ -1,0 +1,25 @@
+// The modes of fjord-load. Each runs to completion and returns its report, or
+// the error that stopped it.
+#pragma once
+
+#include "options.h"
+#include "report.h"
+
+namespace fjord::bench {
+
+// Produces for duration_s (at rate_mb_s if > 0) and waits for every delivery.
+Result<Report> run_produce(const LoadOptions& options);
+// Reads the topic from its first offset up to the high watermarks seen at start.
+Result<Report> run_consume(const LoadOptions& options);
+// Produces at rate_mb_s for duration_s while consuming in the same process;
+// reports end-to-end latency percentiles.
+Result<Report> run_latency(const LoadOptions& options);
+// Creates the topic with `partitions` partitions unless it exists.
+Result<Report> run_create_topic(const LoadOptions& options);
+
+// A random id that tells this run's messages from those of earlier runs.
+uint64_t new_run_id();
+// CPU time (user + system) this process has used so far, in seconds.
+double process_cpu_s();
+
+}  // namespace fjord::bench

@@ -1,0 +1,27 @@
+// What one fjord-load run does: the command line, parsed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "kafka.h"
+
+namespace fjord::bench {
+
+struct LoadOptions {
+  std::string bootstrap = "127.0.0.1:9092";
+  std::string topic = "fjord-load";
+  int32_t partitions = 6;  // used when the tool creates the topic
+  int64_t message_bytes = 1024;
+  double duration_s = 20;
+  std::string acks = "all";
+  double rate_mb_s = 0;   // produce: 0 = as fast as possible; latency: the fixed rate
+  double warmup_s = 2;    // latency: messages planned before this are not measured
+  double timeout_s = 60;  // bound on a flush, a drain, a whole consume run
+  Settings overrides;     // -X key=value, applied after the mode's own settings
+  std::string json_path;  // also write the report as JSON here
+};
+
+inline constexpr double kBytesPerMb = 1e6;  // MB/s is decimal, as fio and iperf3 print it
+
+}  // namespace fjord::bench

@@ -1,0 +1,18 @@
+// The librdkafka settings of each mode. They are part of every report, because a
+// throughput or latency figure means little without the batching behind it.
+#pragma once
+
+#include "options.h"
+
+namespace fjord::bench {
+
+enum class Mode { kProduce, kConsume, kLatency };
+
+// Producer settings for produce (throughput: large batches, 5 ms linger) and
+// latency (1 ms linger) runs, with the user's overrides last.
+Settings producer_settings(const LoadOptions& options, Mode mode);
+// Consumer settings for consume (large fetches) and latency (fetch returns as
+// soon as one byte is there) runs, with the user's overrides last.
+Settings consumer_settings(const LoadOptions& options, Mode mode);
+
+}  // namespace fjord::bench
