@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# The end-to-end benchmark (`make bench`): builds release, measures this machine's
+# limits (iperf3 loopback, fio fsync'd sequential writes), runs fjord-load
+# produce / consume / latency against a fresh `fjord serve`, and writes
+# docs/benchmarks.md with the results, the limits, the ratios against the
+# targets and the exact commands. Takes about 2-3 minutes; run it on a quiet machine.
+#
+# Knobs (environment):
+#   BENCH_DURATION_S=20   produce and latency run time
+#   LATENCY_RATE_MB_S=20  latency run rate
+#   MESSAGE_BYTES=1024 PARTITIONS=6
+#   IPERF_SECONDS=10 FIO_RUNTIME_S=20 FIO_SIZE=2G
+#   SKIP_LIMITS=1         skip iperf3 and fio (for trying the script out)
+#   SKIP_BUILD=1          use the binaries already in build/release
+#   FJORD_BENCH_BROKER=fake  benchmark librdkafka's mock cluster instead of Fjord
+#                         (tests the script without the broker; numbers mean nothing)
+#   BENCH_OUT=docs/benchmarks.md RELEASE_DIR=build/release
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+duration_s=${BENCH_DURATION_S:-20}
+latency_rate_mb_s=${LATENCY_RATE_MB_S:-20}
+message_bytes=${MESSAGE_BYTES:-1024}
+partitions=${PARTITIONS:-6}
+iperf_seconds=${IPERF_SECONDS:-10}
+fio_runtime_s=${FIO_RUNTIME_S:-20}
+fio_size=${FIO_SIZE:-2G}
+broker_kind=${FJORD_BENCH_BROKER:-fjord}
+out=${BENCH_OUT:-docs/benchmarks.md}
+release_dir=${RELEASE_DIR:-build/release}
+load="$release_dir/bench/fjord-load"
+topic="bench-$(date +%s)"
+
+# On the build's disk (not a tmpfs), so fio and the broker write to the same device.
+mkdir -p build
+run_dir=$(mktemp -d "$PWD/build/bench-run.XXXXXX")
+data_dir="$run_dir/data"
+commands="$run_dir/commands.txt"
+: >"$commands"
+broker_pid=""
+
+cleanup() {
+  if [ -n "$broker_pid" ] && kill -0 "$broker_pid" 2>/dev/null; then
+    kill "$broker_pid" && wait "$broker_pid" 2>/dev/null || true
+  fi
+  rm -rf "$data_dir" "$run_dir/fio"
+}
+trap cleanup EXIT
+
+# Runs a command after recording it (for the report's "exact commands").
+logged() {
+  printf '%s\n' "$*" >>"$commands"
+  "$@"
+}
+
+# CPU seconds (user + system) used so far by a process.
+cpu_seconds() {
+  awk -v tck="$(getconf CLK_TCK)" '{ print ($14 + $15) / tck }' "/proc/$1/stat"
+}
+
+build() {
+  echo "== build (release, with fjord-load)"
+  logged cmake -S . -B "$release_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DFJORD_TESTS=OFF -DFJORD_BENCH=ON >/dev/null
+  local targets=fjord-load
+  [ "$broker_kind" = fake ] || targets="fjord fjord-load"
+  # shellcheck disable=SC2086
+  logged cmake --build "$release_dir" -j 2 --target $targets
+}
+
+measure_iperf() {
+  echo "== iperf3 loopback, 1 stream, ${iperf_seconds} s"
+  local port=$((20000 + RANDOM % 20000))
+  iperf3 -s -1 -p "$port" >/dev/null 2>&1 &
+  local server=$!
+  sleep 0.5
+  logged iperf3 -c 127.0.0.1 -p "$port" -t "$iperf_seconds" -J >"$run_dir/iperf3.json"
+  wait "$server" || true
+}
+
+# fio: sequential appends with an fsync after every write, like a broker that
+# syncs each write before acknowledging acks=all.
+measure_fio() {
+  local block_size=$1
+  echo "== fio sequential write + fsync, bs=$block_size"
+  mkdir -p "$run_dir/fio"
+  logged fio --name="seqwrite-$block_size" --directory="$run_dir/fio" --rw=write \
+    --bs="$block_size" --size="$fio_size" --runtime="$fio_runtime_s" --ioengine=psync \
+    --direct=0 --fsync=1 --fallocate=none --output-format=json \
+    >"$run_dir/fio-$block_size.json"
+  rm -rf "$run_dir/fio"
+}
+
+start_broker() {
+  echo "== start $broker_kind"
+  mkdir -p "$data_dir"
+  if [ "$broker_kind" = fake ]; then
+    printf '%s\n' "$load fake-broker --topic $topic --partitions $partitions" >>"$commands"
+    "$load" fake-broker --topic "$topic" --partitions "$partitions" >"$run_dir/broker.log" 2>&1 &
+  else
+    printf '%s\n' "$release_dir/fjord serve --data-dir $data_dir --listen 127.0.0.1:0" >>"$commands"
+    "$release_dir/fjord" serve --data-dir "$data_dir" --listen 127.0.0.1:0 \
+      >"$run_dir/broker.log" 2>&1 &
+  fi
+  broker_pid=$!
+  local address=""
+  for _ in $(seq 1 300); do
+    address=$(grep -i ready "$run_dir/broker.log" |
+      grep -oE '([0-9]{1,3}\.){3}[0-9]{1,3}:[0-9]+' | head -1 || true)
+    [ -n "$address" ] && break
+    kill -0 "$broker_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$address" ]; then
+    echo "the broker did not print a ready line with host:port:" >&2
+    cat "$run_dir/broker.log" >&2
+    exit 1
+  fi
+  bootstrap=$address
+  echo "   ready on $bootstrap (pid $broker_pid)"
+}
+
+# Runs one fjord-load mode and records the broker's CPU time around it.
+run_load() {
+  local mode=$1
+  shift
+  echo "== fjord-load $mode"
+  local cpu_before cpu_after
+  cpu_before=$(cpu_seconds "$broker_pid")
+  logged "$load" "$mode" --bootstrap "$bootstrap" --topic "$topic" \
+    --json "$run_dir/load-$mode.json" "$@"
+  cpu_after=$(cpu_seconds "$broker_pid")
+  echo "{\"broker_cpu_s\": $(awk -v a="$cpu_after" -v b="$cpu_before" 'BEGIN { print a - b }')}" \
+    >"$run_dir/broker-cpu-$mode.json"
+}
+
+# The mean produce batch rounded to 4 KiB: the size each acks=all append has to sync.
+batch_block_size() {
+  /usr/bin/python3 -c '
+import json, sys
+batch = json.load(open(sys.argv[1]))["metrics"].get("batch_bytes_mean", 0)
+print("%dk" % max(4, round(batch / 4096) * 4))' "$run_dir/load-produce.json"
+}
+
+[ "${SKIP_BUILD:-0}" = 1 ] || build
+start_broker
+logged "$load" create-topic --bootstrap "$bootstrap" --topic "$topic" --partitions "$partitions"
+run_load produce --message-bytes "$message_bytes" --partitions "$partitions" \
+  --duration-s "$duration_s" --acks all
+run_load consume --timeout-s 120
+run_load latency --message-bytes "$message_bytes" --partitions "$partitions" \
+  --duration-s "$duration_s" --acks all --rate-mb-s "$latency_rate_mb_s"
+kill "$broker_pid" && wait "$broker_pid" 2>/dev/null || true
+broker_pid=""
+
+if [ "${SKIP_LIMITS:-0}" != 1 ]; then
+  measure_iperf
+  measure_fio 1M
+  batch_bs=$(batch_block_size)
+  [ "$batch_bs" = 1024k ] || measure_fio "$batch_bs"
+fi
+
+/usr/bin/python3 bench/write_report.py --run-dir "$run_dir" --broker "$broker_kind" \
+  --out "$out" --commands "$commands"
+echo "== wrote $out (raw results in $run_dir)"
