@@ -1,0 +1,86 @@
+// Controller: the single writer of cluster metadata. Validates admin changes
+// (create/delete topics, add partitions, alter configs), writes them to the
+// metadata log, applies them to a new MetadataImage and publishes it. On one
+// node it runs in-process; the Raft controller of a later issue replaces the
+// log underneath without changing this interface.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "metadata/image.h"
+#include "metadata/metadata_log.h"
+#include "metadata/topic_config.h"
+
+namespace fjord::metadata {
+
+struct ControllerOptions {
+  std::filesystem::path data_dir;
+  std::string cluster_id;  // used only when the data dir has none yet
+  int32_t default_partitions = 1;
+  int16_t default_replication_factor = 1;
+  int32_t max_partitions_per_topic = 100000;
+};
+
+// Kafka topic name rules: 1..249 characters of [a-zA-Z0-9._-], not "." or "..".
+Status validate_topic_name(std::string_view name);
+
+enum class AlterOp : int8_t { kSet = 0, kDelete = 1, kAppend = 2, kSubtract = 3 };
+
+struct ConfigAlteration {
+  std::string name;
+  std::optional<std::string> value;
+  AlterOp op = AlterOp::kSet;
+};
+
+class Controller {
+ public:
+  static Result<std::unique_ptr<Controller>> open(const ControllerOptions& options,
+                                                  int64_t now_ms);
+  ~Controller();
+
+  // The current image; cheap, lock-free, callable from any thread.
+  std::shared_ptr<const MetadataImage> image() const { return image_.load(); }
+
+  // partitions/replication_factor -1 mean the broker defaults.
+  Result<std::shared_ptr<const TopicInfo>> create_topic(const std::string& name,
+                                                        int32_t partitions,
+                                                        int16_t replication_factor,
+                                                        const ConfigMap& configs,
+                                                        bool validate_only, int64_t now_ms);
+  Result<std::shared_ptr<const TopicInfo>> delete_topic(const std::string& name, int64_t now_ms);
+  Status create_partitions(const std::string& name, int32_t total_count, bool validate_only,
+                           int64_t now_ms);
+  // Replaces the topic's whole config (AlterConfigs semantics).
+  Status replace_configs(const std::string& name, const ConfigMap& configs, bool validate_only,
+                         int64_t now_ms);
+  // Applies per-key changes (IncrementalAlterConfigs semantics).
+  Status alter_configs(const std::string& name, const std::vector<ConfigAlteration>& changes,
+                       bool validate_only, int64_t now_ms);
+
+  int32_t default_partitions() const { return options_.default_partitions; }
+
+  Status close();
+
+ private:
+  Controller(ControllerOptions options, std::unique_ptr<MetadataLog> log);
+  Status replay();
+  Status apply(int64_t offset, const MetadataRecordView& record, MetadataImage& image);
+  // Appends `records` durably, then applies them to a copy of the image and publishes it.
+  Status commit(const std::vector<std::vector<uint8_t>>& records, int64_t now_ms);
+  Status commit_configs(const TopicInfo& topic, const ConfigMap& next, int64_t now_ms);
+
+  ControllerOptions options_;
+  std::unique_ptr<MetadataLog> log_;
+  std::mutex write_mutex_;  // admin changes are rare; they take turns here, readers never lock
+  std::atomic<std::shared_ptr<const MetadataImage>> image_;
+};
+
+}  // namespace fjord::metadata
