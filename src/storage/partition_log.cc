@@ -1,0 +1,638 @@
+#include "storage/partition_log.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "records/batch.h"
+#include "storage/checkpoint.h"
+
+namespace fjord::storage {
+namespace {
+
+constexpr const char* kLogStartCheckpoint = "log-start-offset.checkpoint";
+constexpr const char* kRecoveryCheckpoint = "recovery-point.checkpoint";
+constexpr const char* kCleanerCheckpoint = "cleaner-offset.checkpoint";
+constexpr const char* kCleanShutdownMarker = "clean-shutdown";
+// Positions in the offset index are u32.
+constexpr int64_t kMaxSegmentBytes = INT32_MAX;
+// Closed segments per partition whose log file stays open for reads.
+constexpr size_t kMaxOpenClosedSegments = 2;
+
+bool ends_with(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+void remove_quietly(const std::filesystem::path& path) {
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+}
+
+}  // namespace
+
+PartitionLog::PartitionLog(std::filesystem::path dir, const LogConfig& config)
+    : dir_(std::move(dir)), config_(config) {}
+
+PartitionLog::~PartitionLog() = default;
+
+Result<std::unique_ptr<PartitionLog>> PartitionLog::open(const std::filesystem::path& dir,
+                                                         const LogConfig& config,
+                                                         int64_t now_ms) {
+  raise_open_file_limit();
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return io_error("create directory", dir, ec.value());
+  std::unique_ptr<PartitionLog> log(new PartitionLog(dir, config));
+  if (auto st = log->load(now_ms); !st.ok()) return st.error();
+  return log;
+}
+
+Status PartitionLog::load(int64_t now_ms) {
+  if (auto st = discover_segments(); !st.ok()) return st;
+  auto log_start = read_checkpoint(dir_ / kLogStartCheckpoint, 1);
+  log_start_offset_ = log_start ? (*log_start)[0] : 0;
+  auto cleaner = read_checkpoint(dir_ / kCleanerCheckpoint, 1);
+  cleaner_offset_ = cleaner ? (*cleaner)[0] : 0;
+  if (segments_.empty()) {
+    if (auto st = create_active_segment(std::max<int64_t>(log_start_offset_, 0), now_ms);
+        !st.ok()) {
+      return st;
+    }
+    log_end_offset_ = durable_offset_ = recovery_point_ = active().base_offset();
+  } else if (!try_clean_open()) {
+    remove_quietly(dir_ / kCleanShutdownMarker);
+    auto recovery = read_checkpoint(dir_ / kRecoveryCheckpoint, 1);
+    if (auto st = recover_from(recovery ? (*recovery)[0] : 0); !st.ok()) return st;
+  }
+  log_start_offset_ = std::max(log_start_offset_, segments_.begin()->first);
+  if (log_start_offset_ > log_end_offset_) {
+    // A DeleteRecords beyond data that did not survive a crash: start over there.
+    delete_oldest_segments(segments_.size());
+    if (auto st = create_active_segment(log_start_offset_, now_ms); !st.ok()) return st;
+    log_end_offset_ = durable_offset_ = recovery_point_ = log_start_offset_;
+  }
+  active().set_created_ms(now_ms);
+  prepared_offset_ = log_end_offset_;
+  return {};
+}
+
+Status PartitionLog::discover_segments() {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (ends_with(name, ".tmp") || ends_with(name, ".cleaned")) {
+      remove_quietly(entry.path());
+      continue;
+    }
+    if (!ends_with(name, ".log")) continue;
+    auto base = parse_segment_file_stem(entry.path().stem().string());
+    if (!base) continue;
+    const uint64_t size = entry.file_size(ec);
+    if (ec) return io_error("stat", entry.path(), ec.value());
+    segments_.emplace(*base, std::make_unique<Segment>(dir_, *base, size));
+    size_bytes_ += size;
+  }
+  if (ec) return io_error("list directory", dir_, ec.value());
+  return {};
+}
+
+// A clean shutdown left a marker with the log end offset and the last segment's
+// base and size; if the files still match, nothing needs scanning.
+bool PartitionLog::try_clean_open() {
+  auto marker = read_checkpoint(dir_ / kCleanShutdownMarker, 3);
+  if (!marker) return false;
+  const int64_t log_end = (*marker)[0];
+  const Segment& last = active();
+  if ((*marker)[1] != last.base_offset() ||
+      (*marker)[2] != static_cast<int64_t>(last.size_bytes()) || log_end < last.base_offset()) {
+    return false;
+  }
+  log_end_offset_ = durable_offset_ = recovery_point_ = log_end;
+  clean_marker_present_ = true;
+  return true;
+}
+
+Status PartitionLog::recover_from(int64_t recovery_point) {
+  auto it = segments_.upper_bound(recovery_point);
+  if (it != segments_.begin()) --it;
+  int64_t next_min_base = it->first;
+  std::vector<std::shared_ptr<File>> recovered;
+  while (it != segments_.end()) {
+    Segment& segment = *it->second;
+    auto next = std::next(it);
+    const int64_t limit = next == segments_.end() ? INT64_MAX : next->first;
+    size_bytes_ -= segment.size_bytes();
+    auto outcome = segment.recover(next_min_base, limit, config_.index_interval_bytes);
+    if (!outcome.ok()) return outcome.error();
+    size_bytes_ += segment.size_bytes();
+    auto file = segment.file();
+    if (!file.ok()) return file.error();
+    recovered.push_back(*file);
+    if (outcome->last_offset >= 0) next_min_base = outcome->last_offset + 1;
+    if (outcome->truncated) {
+      // Nothing after a torn or corrupt batch was ever acknowledged.
+      while (std::next(it) != segments_.end()) {
+        auto victim = std::prev(segments_.end());
+        size_bytes_ -= victim->second->size_bytes();
+        remove_quietly(victim->second->log_path());
+        remove_quietly(victim->second->index_path());
+        remove_quietly(victim->second->time_index_path());
+        segments_.erase(victim);
+      }
+    }
+    if (std::next(it) != segments_.end()) {
+      auto written = segment.write_indexes();
+      if (!written.ok()) return written.error();
+      for (auto& f : *written) recovered.push_back(std::move(f));
+    }
+    it = std::next(it);
+  }
+  const Segment& last = active();
+  log_end_offset_ = std::max(next_min_base, last.base_offset());
+  for (auto& f : recovered) {
+    if (auto st = f->sync(); !st.ok()) return st;
+  }
+  if (auto st = sync_directory(dir_); !st.ok()) return st;
+  durable_offset_ = log_end_offset_;
+  recovery_point_ = active().base_offset();
+  return write_recovery_checkpoint();
+}
+
+Status PartitionLog::create_active_segment(int64_t base_offset, int64_t now_ms) {
+  auto segment = std::make_unique<Segment>(dir_, base_offset, 0);
+  auto file = segment->file();
+  if (!file.ok()) return file.error();
+  auto size = (*file)->size_bytes();
+  if (!size.ok()) return size.error();
+  if (*size != 0) std::abort();  // a segment at the log end must not exist yet
+  segment->set_created_ms(now_ms);
+  auto load = segment->load_indexes(base_offset, config_.index_interval_bytes);
+  if (!load.ok()) return load;
+  auto dir = File::open_directory(dir_);
+  if (!dir.ok()) return dir.error();
+  // The new directory entry must be durable before data in it counts as durable.
+  note_pending_sync(base_offset + 1, std::move(dir).value());
+  segments_.emplace(base_offset, std::move(segment));
+  return {};
+}
+
+int64_t PartitionLog::segment_end_offset(SegmentMap::const_iterator it) const {
+  auto next = std::next(it);
+  return next == segments_.end() ? log_end_offset_ : next->first;
+}
+
+Status PartitionLog::ensure_indexes(SegmentMap::const_iterator it) const {
+  if (it->second->indexes_loaded()) return {};
+  return it->second->load_indexes(std::max(segment_end_offset(it), it->first + 1),
+                                  config_.index_interval_bytes);
+}
+
+std::vector<int64_t> PartitionLog::segment_base_offsets() const {
+  std::vector<int64_t> bases;
+  for (const auto& [base, segment] : segments_) bases.push_back(base);
+  return bases;
+}
+
+// ---------------------------------------------------------------------------
+// Appending
+
+Status PartitionLog::ensure_active_writable() {
+  if (clean_marker_present_) {
+    // From now on a crash must not look like a clean shutdown.
+    if (::unlink((dir_ / kCleanShutdownMarker).c_str()) != 0 && errno != ENOENT) {
+      return io_error("unlink", dir_ / kCleanShutdownMarker, errno);
+    }
+    if (auto st = sync_directory(dir_); !st.ok()) return st;
+    clean_marker_present_ = false;
+  }
+  closed_ = false;
+  return ensure_indexes(std::prev(segments_.end()));
+}
+
+Status PartitionLog::maybe_roll(uint64_t incoming_bytes, int64_t now_ms) {
+  const Segment& segment = active();
+  if (segment.size_bytes() == 0) return {};
+  const int64_t limit = std::min(config_.segment_bytes, kMaxSegmentBytes);
+  const bool too_big = static_cast<int64_t>(segment.size_bytes() + incoming_bytes) > limit;
+  const bool too_old = now_ms - segment.created_ms() >= config_.segment_ms;
+  const bool index_full = segment.index_full(config_.segment_index_bytes);
+  if (too_big || too_old || index_full) return roll(now_ms);
+  return {};
+}
+
+Status PartitionLog::roll(int64_t now_ms) {
+  Segment& old = active();
+  auto written = old.write_indexes();
+  if (!written.ok()) return written.error();
+  for (auto& f : *written) note_pending_sync(log_end_offset_, std::move(f));
+  auto old_file = old.file();
+  if (!old_file.ok()) return old_file.error();
+  note_pending_sync(log_end_offset_, std::move(old_file).value());
+  if (auto st = create_active_segment(log_end_offset_, now_ms); !st.ok()) return st;
+  remember_open_file(old.base_offset());
+  return {};
+}
+
+Result<AppendResult> PartitionLog::append(std::span<uint8_t> batches, int64_t now_ms) {
+  // Validate the framing and count first so that a bad input changes nothing.
+  std::vector<records::BatchHeader> headers;
+  for (size_t at = 0; at < batches.size();) {
+    std::span<uint8_t> rest = batches.subspan(at);
+    if (rest.size() < records::kBatchHeaderSize) {
+      return Error{ErrorCode::kCorruptMessage, "truncated record batch"};
+    }
+    records::BatchHeader h = records::read_header(rest);
+    if (h.magic != 2 ||
+        h.batch_length < static_cast<int32_t>(records::kBatchHeaderSize -
+                                              records::kBatchLengthPrefix) ||
+        h.size_bytes() > rest.size() || h.last_offset_delta < 0) {
+      return Error{ErrorCode::kCorruptMessage, "invalid record batch framing"};
+    }
+    if (h.size_bytes() > static_cast<size_t>(config_.max_message_bytes)) {
+      return Error{ErrorCode::kMessageTooLarge,
+                   fmt::format("batch of {} bytes exceeds max.message.bytes {}", h.size_bytes(),
+                               config_.max_message_bytes)};
+    }
+    headers.push_back(h);
+    at += h.size_bytes();
+  }
+  if (headers.empty()) return Error{ErrorCode::kCorruptMessage, "no record batch"};
+  if (auto st = ensure_active_writable(); !st.ok()) return st.error();
+  if (auto st = maybe_roll(batches.size(), now_ms); !st.ok()) return st.error();
+
+  AppendResult result{log_end_offset_, 0, config_.log_append_time ? now_ms : -1};
+  int64_t next_offset = log_end_offset_;
+  size_t at = 0;
+  for (auto& h : headers) {
+    std::span<uint8_t> batch = batches.subspan(at, h.size_bytes());
+    h.base_offset = next_offset;
+    records::set_base_offset(batch, next_offset);
+    if (config_.log_append_time) {
+      h.attributes = static_cast<int16_t>(h.attributes | records::attr::kLogAppendTime);
+      h.max_timestamp = now_ms;
+      records::write_header(h, batch);
+      h.crc = records::compute_batch_crc(batch);
+      records::write_header(h, batch);
+    }
+    next_offset = h.last_offset() + 1;
+    at += h.size_bytes();
+  }
+  Segment& segment = active();
+  auto file = segment.file();
+  if (!file.ok()) return file.error();
+  const uint64_t position = segment.size_bytes();
+  if (auto st = (*file)->write_at(position, batches); !st.ok()) {
+    (void)(*file)->truncate(position);  // leave no partial batch behind
+    return st.error();
+  }
+  uint64_t batch_position = position;
+  for (const auto& h : headers) {
+    segment.note_append(batch_info(h, batch_position), config_.index_interval_bytes);
+    batch_position += h.size_bytes();
+    unflushed_messages_ += std::max(h.records_count, 1);
+  }
+  size_bytes_ += batches.size();
+  if (prepared_offset_ >= log_end_offset_) first_unflushed_ms_ = now_ms;
+  log_end_offset_ = next_offset;
+  result.last_offset = next_offset - 1;
+  return result;
+}
+
+// ---------------------------------------------------------------------------
+// Reading
+
+PartitionLog::SegmentMap::const_iterator PartitionLog::segment_for(int64_t offset) const {
+  auto it = segments_.upper_bound(offset);
+  if (it != segments_.begin()) --it;
+  return it;
+}
+
+void PartitionLog::remember_open_file(int64_t base_offset) const {
+  auto& open = open_closed_segments_;
+  if (std::find(open.begin(), open.end(), base_offset) != open.end()) return;
+  open.push_back(base_offset);
+  while (open.size() > kMaxOpenClosedSegments) {
+    auto it = segments_.find(open.front());
+    const bool is_active = it != segments_.end() && std::next(it) == segments_.end();
+    // Files that still hold unsynced bytes stay open for the next sync.
+    if (it != segments_.end() && !is_active && segment_end_offset(it) <= durable_offset_) {
+      it->second->release_file();
+    }
+    open.erase(open.begin());
+  }
+}
+
+Status PartitionLog::read_segment(SegmentMap::const_iterator it, int64_t offset,
+                                  size_t max_bytes, int64_t max_offset_exclusive,
+                                  ReadResult& out, bool& done) const {
+  if (auto st = ensure_indexes(it); !st.ok()) return st;
+  Segment& segment = *it->second;
+  auto file = segment.file();
+  if (!file.ok()) return file.error();
+  if (std::next(it) != segments_.end()) remember_open_file(it->first);
+  BatchScanner scanner(**file, segment.scan_start_position(offset), segment.size_bytes(),
+                       /*verify_crc=*/false);
+  while (true) {
+    auto batch = scanner.next();
+    if (!batch.ok()) return batch.error();
+    if (!*batch) return {};
+    const BatchInfo& b = **batch;
+    if (b.last_offset < offset) continue;
+    if (b.base_offset >= max_offset_exclusive || (out.bytes > 0 && out.bytes + b.size_bytes > max_bytes)) {
+      done = true;
+      return {};
+    }
+    auto& ranges = out.ranges;
+    if (!ranges.empty() && ranges.back().owner == *file &&
+        ranges.back().offset + ranges.back().length == b.position &&
+        uint64_t{ranges.back().length} + b.size_bytes <= UINT32_MAX) {
+      ranges.back().length += b.size_bytes;
+    } else {
+      ranges.push_back(FileRange{(*file)->fd(), b.position, b.size_bytes, *file});
+    }
+    out.bytes += b.size_bytes;
+  }
+}
+
+Result<ReadResult> PartitionLog::read(int64_t offset, size_t max_bytes,
+                                      int64_t max_offset_exclusive) const {
+  if (offset < log_start_offset_ || offset > log_end_offset_) {
+    return Error{ErrorCode::kOffsetOutOfRange,
+                 fmt::format("offset {} outside [{}, {}]", offset, log_start_offset_,
+                             log_end_offset_)};
+  }
+  ReadResult out;
+  bool done = false;
+  for (auto it = segment_for(offset); it != segments_.end() && !done; ++it) {
+    if (it->first >= max_offset_exclusive) break;
+    auto st = read_segment(it, offset, max_bytes, max_offset_exclusive, out, done);
+    if (!st.ok()) return st.error();
+    if (out.bytes >= max_bytes) break;
+  }
+  return out;
+}
+
+std::optional<int64_t> PartitionLog::offset_for_timestamp_in(SegmentMap::const_iterator it,
+                                                             int64_t timestamp_ms) const {
+  Segment& segment = *it->second;
+  auto file = segment.file();
+  if (!file.ok()) return std::nullopt;
+  BatchScanner scanner(**file, segment.scan_start_for_timestamp(timestamp_ms),
+                       segment.size_bytes(), /*verify_crc=*/false);
+  while (true) {
+    auto batch = scanner.next();
+    if (!batch.ok() || !*batch) return std::nullopt;
+    const BatchInfo& b = **batch;
+    if (b.max_timestamp_ms >= timestamp_ms && b.last_offset >= log_start_offset_) {
+      return std::max(b.base_offset, log_start_offset_);
+    }
+  }
+}
+
+std::optional<int64_t> PartitionLog::offset_for_timestamp(int64_t timestamp_ms) const {
+  for (auto it = segment_for(log_start_offset_); it != segments_.end(); ++it) {
+    if (!ensure_indexes(it).ok()) return std::nullopt;
+    auto max = it->second->max_timestamp_and_offset();
+    if (!max || max->first < timestamp_ms) continue;
+    if (auto found = offset_for_timestamp_in(it, timestamp_ms)) return found;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::pair<int64_t, int64_t>> PartitionLog::max_timestamp_and_offset() const {
+  std::optional<std::pair<int64_t, int64_t>> best;
+  for (auto it = segment_for(log_start_offset_); it != segments_.end(); ++it) {
+    if (!ensure_indexes(it).ok()) continue;
+    auto max = it->second->max_timestamp_and_offset();
+    if (max && max->second >= log_start_offset_ && (!best || max->first > best->first)) {
+      best = max;
+    }
+  }
+  return best;
+}
+
+// ---------------------------------------------------------------------------
+// Retention and DeleteRecords
+
+void PartitionLog::delete_oldest_segments(size_t count) {
+  for (size_t i = 0; i < count && !segments_.empty(); ++i) {
+    auto it = segments_.begin();
+    Segment& segment = *it->second;
+    // Open descriptors (fetches being sent) keep the unlinked bytes readable.
+    remove_quietly(segment.log_path());
+    remove_quietly(segment.index_path());
+    remove_quietly(segment.time_index_path());
+    size_bytes_ -= segment.size_bytes();
+    std::erase(open_closed_segments_, it->first);
+    segments_.erase(it);
+  }
+}
+
+Status PartitionLog::write_log_start_checkpoint(bool durable) {
+  return write_checkpoint(dir_ / kLogStartCheckpoint, {log_start_offset_}, durable);
+}
+
+Status PartitionLog::write_recovery_checkpoint() {
+  // Not fsynced: a lost or older recovery point only means a longer scan.
+  return write_checkpoint(dir_ / kRecoveryCheckpoint, {recovery_point_}, false);
+}
+
+Result<int64_t> PartitionLog::delete_records_before(int64_t offset) {
+  if (offset > log_end_offset_ || offset < 0) {
+    return Error{ErrorCode::kOffsetOutOfRange,
+                 fmt::format("offset {} beyond the log end {}", offset, log_end_offset_)};
+  }
+  if (offset <= log_start_offset_) return log_start_offset_;
+  log_start_offset_ = offset;
+  if (auto st = write_log_start_checkpoint(/*durable=*/true); !st.ok()) return st.error();
+  size_t deletable = 0;
+  for (auto it = segments_.begin(); std::next(it) != segments_.end(); ++it) {
+    if (std::next(it)->first > offset) break;
+    ++deletable;
+  }
+  delete_oldest_segments(deletable);
+  return log_start_offset_;
+}
+
+void PartitionLog::enforce_retention(int64_t now_ms) {
+  if (!has_delete(config_.cleanup_policy)) return;
+  const bool by_time = config_.retention_ms >= 0;
+  const bool by_size = config_.retention_bytes >= 0;
+  if (!by_time && !by_size) return;
+  auto expired = [&](SegmentMap::const_iterator it) {
+    if (!by_time || !ensure_indexes(it).ok()) return false;
+    auto max = it->second->max_timestamp_and_offset();
+    return !max || max->first < now_ms - config_.retention_ms;
+  };
+  size_t deletable = 0;
+  uint64_t remaining_bytes = size_bytes_;
+  for (auto it = segments_.begin(); std::next(it) != segments_.end(); ++it) {
+    const bool too_big = by_size && static_cast<int64_t>(remaining_bytes - it->second->size_bytes()) >=
+                                        config_.retention_bytes;
+    if (!expired(it) && !too_big) break;
+    remaining_bytes -= it->second->size_bytes();
+    ++deletable;
+  }
+  // Everything expired, the active segment too: roll so that its data can go.
+  if (deletable + 1 == segments_.size() && active().size_bytes() > 0 &&
+      expired(std::prev(segments_.end()))) {
+    if (ensure_active_writable().ok() && roll(now_ms).ok()) ++deletable;
+  }
+  if (deletable == 0) return;
+  auto boundary = std::next(segments_.begin(), static_cast<std::ptrdiff_t>(deletable));
+  log_start_offset_ = std::max(log_start_offset_, boundary->first);
+  (void)write_log_start_checkpoint(/*durable=*/false);
+  delete_oldest_segments(deletable);
+}
+
+// ---------------------------------------------------------------------------
+// Durability
+
+void PartitionLog::note_pending_sync(int64_t needed_below, std::shared_ptr<File> file) {
+  pending_sync_.emplace_back(needed_below, std::move(file));
+}
+
+PartitionLog::SyncHandle PartitionLog::prepare_sync() {
+  SyncHandle handle;
+  handle.target_offset = log_end_offset_;
+  auto add = [&handle](std::shared_ptr<File> f) {
+    if (std::find(handle.fds.begin(), handle.fds.end(), f->fd()) != handle.fds.end()) return;
+    handle.fds.push_back(f->fd());
+    handle.files.push_back(std::move(f));
+  };
+  for (const auto& [needed_below, file] : pending_sync_) add(file);
+  if (durable_offset_ < log_end_offset_) {
+    for (auto it = segment_for(durable_offset_); it != segments_.end(); ++it) {
+      auto file = it->second->file();
+      if (file.ok()) add(*file);
+    }
+  }
+  // Messages covered by this handle no longer count towards flush.messages.
+  unflushed_messages_ = 0;
+  prepared_offset_ = log_end_offset_;
+  return handle;
+}
+
+void PartitionLog::mark_durable(int64_t offset) {
+  if (offset > log_end_offset_) std::abort();  // cannot be durable beyond what exists
+  std::erase_if(pending_sync_, [offset](const auto& p) { return p.first <= offset; });
+  if (offset <= durable_offset_) return;
+  durable_offset_ = offset;
+  const int64_t recovery_point = segment_for(durable_offset_)->first;
+  if (recovery_point > recovery_point_) {
+    recovery_point_ = recovery_point;
+    (void)write_recovery_checkpoint();
+  }
+}
+
+Status PartitionLog::sync_now() {
+  SyncHandle handle = prepare_sync();
+  for (const auto& f : handle.files) {
+    if (auto st = static_cast<File*>(f.get())->sync(); !st.ok()) return st;
+  }
+  mark_durable(handle.target_offset);
+  return {};
+}
+
+bool PartitionLog::needs_flush_by_policy(int64_t now_ms) const {
+  if (prepared_offset_ >= log_end_offset_) return false;  // a sync covers everything
+  if (unflushed_messages_ >= config_.flush_messages) return true;
+  return config_.flush_ms != INT64_MAX && now_ms - first_unflushed_ms_ >= config_.flush_ms;
+}
+
+// ---------------------------------------------------------------------------
+// Compaction
+
+std::unique_ptr<CompactionJob> PartitionLog::prepare_compaction(int64_t now_ms) {
+  if (!has_compact(config_.cleanup_policy) || segments_.size() < 2) return nullptr;
+  std::vector<CompactionInput> inputs;
+  uint64_t total_bytes = 0;
+  uint64_t dirty_bytes = 0;
+  for (auto it = segments_.begin(); std::next(it) != segments_.end(); ++it) {
+    if (!ensure_indexes(it).ok()) break;
+    auto max = it->second->max_timestamp_and_offset();
+    // min.compaction.lag.ms: the newest record must be at least this old.
+    if (max && max->first > now_ms - config_.min_compaction_lag_ms) break;
+    auto file = it->second->file();
+    if (!file.ok()) break;
+    const int64_t end = segment_end_offset(it);
+    const uint64_t size = it->second->size_bytes();
+    total_bytes += size;
+    if (end > cleaner_offset_) dirty_bytes += size;
+    inputs.push_back(CompactionInput{it->first, end, it->second->id(), size, *file});
+  }
+  if (inputs.empty() || dirty_bytes == 0 ||
+      static_cast<double>(dirty_bytes) / static_cast<double>(total_bytes) <
+          config_.min_cleanable_dirty_ratio) {
+    return nullptr;
+  }
+  return std::make_unique<CompactionJob>(dir_, std::move(inputs), now_ms,
+                                         config_.delete_retention_ms,
+                                         config_.index_interval_bytes);
+}
+
+Status PartitionLog::install_compaction(std::unique_ptr<CompactionJob> job) {
+  if (!job || !job->finished()) {
+    return Error{ErrorCode::kUnknownServerError, "compaction job did not finish"};
+  }
+  for (const auto& out : job->outputs()) {
+    auto it = segments_.find(out.base_offset);
+    // Retention or DeleteRecords may have removed the segment meanwhile.
+    if (it == segments_.end() || it->second->id() != out.segment_id) continue;
+    Segment& old = *it->second;
+    // Index files first: a crash in between leaves a missing index (rebuilt at
+    // open), never an index of the other file.
+    remove_quietly(old.index_path());
+    remove_quietly(old.time_index_path());
+    if (::rename(out.log_path.c_str(), old.log_path().c_str()) != 0) {
+      return io_error("rename", out.log_path, errno);
+    }
+    (void)::rename(out.index_path.c_str(), old.index_path().c_str());
+    (void)::rename(out.time_index_path.c_str(), old.time_index_path().c_str());
+    size_bytes_ = size_bytes_ - old.size_bytes() + out.size_bytes;
+    std::erase(open_closed_segments_, it->first);
+    // Readers holding the old file keep reading the old inode.
+    it->second = std::make_unique<Segment>(dir_, out.base_offset, out.size_bytes);
+  }
+  job->mark_installed();
+  cleaner_offset_ = std::max(cleaner_offset_, job->end_offset());
+  return write_checkpoint(dir_ / kCleanerCheckpoint, {cleaner_offset_}, false);
+}
+
+void PartitionLog::release_idle_files() {
+  for (auto it = segments_.begin(); std::next(it) != segments_.end(); ++it) {
+    if (segment_end_offset(it) <= durable_offset_) it->second->release_file();
+  }
+  open_closed_segments_.clear();
+}
+
+Status PartitionLog::close() {
+  if (closed_) return {};
+  if (!clean_marker_present_) {
+    if (auto st = ensure_indexes(std::prev(segments_.end())); !st.ok()) return st;
+    auto written = active().write_indexes();
+    if (!written.ok()) return written.error();
+    for (auto& f : *written) note_pending_sync(log_end_offset_, std::move(f));
+    if (auto st = sync_now(); !st.ok()) return st;  // data and the index files
+    recovery_point_ = log_end_offset_;
+    if (auto st = write_recovery_checkpoint(); !st.ok()) return st;
+    // Not fsynced: a lost or damaged marker only means a recovery scan at open.
+    const std::vector<int64_t> marker = {log_end_offset_, active().base_offset(),
+                                         static_cast<int64_t>(active().size_bytes())};
+    if (auto st = write_checkpoint(dir_ / kCleanShutdownMarker, marker, false); !st.ok()) {
+      return st;
+    }
+    clean_marker_present_ = true;
+  }
+  for (auto& [base, segment] : segments_) segment->release_file();
+  open_closed_segments_.clear();
+  closed_ = true;
+  return {};
+}
+
+}  // namespace fjord::storage

@@ -1,0 +1,151 @@
+// PartitionLog: the durable, segmented log of one partition (format and crash
+// behaviour: docs/storage-format.md). Not thread-safe: one owner thread (a shard)
+// uses it; only SyncHandle and CompactionJob travel to other threads.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "common/outbound.h"
+#include "common/result.h"
+#include "storage/compaction.h"
+#include "storage/file.h"
+#include "storage/log_config.h"
+#include "storage/segment.h"
+
+namespace fjord::storage {
+
+struct AppendResult {
+  int64_t base_offset = 0;
+  int64_t last_offset = 0;
+  int64_t log_append_time_ms = -1;  // -1 unless log_append_time
+};
+
+struct ReadResult {
+  std::vector<FileRange> ranges;  // owners keep the segment files open
+  size_t bytes = 0;
+};
+
+class PartitionLog {
+ public:
+  // Creates the directory and an empty log, or recovers an existing one.
+  static Result<std::unique_ptr<PartitionLog>> open(const std::filesystem::path& dir,
+                                                    const LogConfig& config, int64_t now_ms);
+  ~PartitionLog();  // without close() this is like a crash: no clean-shutdown marker
+  PartitionLog(const PartitionLog&) = delete;
+  PartitionLog& operator=(const PartitionLog&) = delete;
+
+  // `batches`: one or more whole, already validated v2 batches, concatenated.
+  // Assigns offsets by rewriting baseOffset in place (and maxTimestamp + CRC with
+  // log_append_time), rolls if needed, appends, updates the indexes.
+  // Errors: kCorruptMessage (bad framing), kMessageTooLarge (batch > max.message.bytes),
+  // kKafkaStorageError (I/O; the log is unchanged).
+  Result<AppendResult> append(std::span<uint8_t> batches, int64_t now_ms);
+
+  // Whole batches from the one containing `offset` on, at most `max_bytes` (the
+  // first batch always, KIP-74), none starting at or after max_offset_exclusive.
+  // kOffsetOutOfRange if offset < log start or > log end; at log end: no ranges.
+  Result<ReadResult> read(int64_t offset, size_t max_bytes, int64_t max_offset_exclusive) const;
+
+  int64_t log_start_offset() const { return log_start_offset_; }
+  int64_t log_end_offset() const { return log_end_offset_; }
+  int64_t durable_offset() const { return durable_offset_; }
+
+  // First offset of the first batch whose maxTimestamp >= timestamp_ms (batch
+  // granularity: the batch's base offset, or the log start if later); nullopt if none.
+  std::optional<int64_t> offset_for_timestamp(int64_t timestamp_ms) const;
+  // Largest timestamp and the last offset of the batch that carries it.
+  std::optional<std::pair<int64_t, int64_t>> max_timestamp_and_offset() const;
+
+  // DeleteRecords: advances the log start (durably) and drops whole closed
+  // segments below it. kOffsetOutOfRange if offset > log end.
+  Result<int64_t> delete_records_before(int64_t offset);
+  void enforce_retention(int64_t now_ms);
+
+  void update_config(const LogConfig& config) { config_ = config; }
+  const LogConfig& config() const { return config_; }
+  uint64_t size_bytes() const { return size_bytes_; }
+  size_t segment_count() const { return segments_.size(); }
+  std::vector<int64_t> segment_base_offsets() const;
+
+  // Group commit. prepare_sync() names every file that may hold unsynced bytes;
+  // the handle may be fsynced on any thread (Syncer); then the owner calls
+  // mark_durable(handle.target_offset).
+  struct SyncHandle {
+    std::vector<std::shared_ptr<void>> files;  // keep the files open
+    int64_t target_offset = 0;
+    std::vector<int> fds;  // what to fsync, parallel to `files`
+  };
+  SyncHandle prepare_sync();
+  void mark_durable(int64_t offset);
+  // Synchronous prepare_sync + fsync + mark_durable on the calling thread.
+  Status sync_now();
+  bool needs_flush_by_policy(int64_t now_ms) const;
+
+  // Compaction: prepare (owner) -> run (any thread) -> install (owner).
+  std::unique_ptr<CompactionJob> prepare_compaction(int64_t now_ms);
+  Status install_compaction(std::unique_ptr<CompactionJob> job);
+  int64_t cleaner_offset() const { return cleaner_offset_; }
+
+  // Releases open file descriptors of closed segments (fetches in flight keep
+  // their own references). Called by the owner when it has many partitions.
+  void release_idle_files();
+
+  // Flushes, writes indexes and checkpoints, then the clean-shutdown marker.
+  Status close();
+
+ private:
+  PartitionLog(std::filesystem::path dir, const LogConfig& config);
+  using SegmentMap = std::map<int64_t, std::unique_ptr<Segment>>;
+
+  Status load(int64_t now_ms);
+  Status discover_segments();
+  bool try_clean_open();
+  Status recover_from(int64_t recovery_point);
+  Status create_active_segment(int64_t base_offset, int64_t now_ms);
+  Status ensure_active_writable();
+  Status maybe_roll(uint64_t incoming_bytes, int64_t now_ms);
+  Status roll(int64_t now_ms);
+  Segment& active() const { return *segments_.rbegin()->second; }
+  // Segment end: the next segment's base, or the log end for the active one.
+  int64_t segment_end_offset(SegmentMap::const_iterator it) const;
+  Status ensure_indexes(SegmentMap::const_iterator it) const;
+  SegmentMap::const_iterator segment_for(int64_t offset) const;
+  Status read_segment(SegmentMap::const_iterator it, int64_t offset, size_t max_bytes,
+                      int64_t max_offset_exclusive, ReadResult& out, bool& done) const;
+  std::optional<int64_t> offset_for_timestamp_in(SegmentMap::const_iterator it,
+                                                 int64_t timestamp_ms) const;
+  void delete_oldest_segments(size_t count);
+  Status write_log_start_checkpoint(bool durable);
+  Status write_recovery_checkpoint();
+  void note_pending_sync(int64_t needed_below, std::shared_ptr<File> file);
+  void remember_open_file(int64_t base_offset) const;
+
+  std::filesystem::path dir_;
+  LogConfig config_;
+  SegmentMap segments_;
+  int64_t log_start_offset_ = 0;
+  int64_t log_end_offset_ = 0;
+  int64_t durable_offset_ = 0;
+  int64_t recovery_point_ = 0;
+  int64_t cleaner_offset_ = 0;
+  uint64_t size_bytes_ = 0;
+  bool clean_marker_present_ = false;
+  bool closed_ = false;
+  int64_t unflushed_messages_ = 0;
+  int64_t first_unflushed_ms_ = 0;  // time of the first append not covered by a sync
+  int64_t prepared_offset_ = 0;      // target of the latest prepare_sync()
+  // Index files and directories that must be fsynced before durable_offset may
+  // pass `needed_below` (the offset the write belongs to).
+  std::vector<std::pair<int64_t, std::shared_ptr<File>>> pending_sync_;
+  // Closed segments whose log file is open, oldest first (bounded).
+  mutable std::vector<int64_t> open_closed_segments_;
+};
+
+}  // namespace fjord::storage
