@@ -159,6 +159,12 @@ def unique_topic(prefix="t"):
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
+def recent_timestamp_ms():
+    """A whole second about an hour ago: explicit record timestamps must be recent, or
+    time-based retention (7 days by default) may delete the test's data under it."""
+    return (int(time.time()) - 3600) * 1000
+
+
 def wait_until(predicate, timeout_s, what, interval_s=0.1):
     """Polls predicate until it returns a truthy value; fails after timeout_s."""
     deadline = time.monotonic() + timeout_s

@@ -10,7 +10,7 @@ from confluent_kafka import OFFSET_BEGINNING
 from kafka import KafkaConsumer, TopicPartition
 
 import kafka_raw as raw
-from conftest import unique_topic
+from conftest import recent_timestamp_ms, unique_topic
 from fjord_helpers import consume, create_topic, produce_sync, watermarks
 
 ERROR_NONE = 0
@@ -140,7 +140,8 @@ def test_raw_batch_with_null_header_value_round_trips(broker):
     """The only way to send a null header value: none of our clients can produce one."""
     topic = create_topic(broker.bootstrap, unique_topic("bad-hdr"))
     header_record = raw.record(0, b"k", None, headers=[(b"nullv", None), (b"e", b"")])
-    batch = raw.batch_of_records([header_record], 1_700_000_000_000, 1_700_000_000_000)
+    timestamp_ms = recent_timestamp_ms()
+    batch = raw.batch_of_records([header_record], timestamp_ms, timestamp_ms)
     error_code, base_offset, _ = produce_raw(broker, topic, batch)
     assert (error_code, base_offset) == (ERROR_NONE, 0)
     consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, enable_auto_commit=False)
@@ -164,7 +165,7 @@ def test_list_offsets_v7_max_timestamp(broker):
     """ListOffsets timestamp -3 (KIP-734, v7+): the offset of the record with the largest
     timestamp. No client we test sends v7, so this uses raw frames."""
     topic = create_topic(broker.bootstrap, unique_topic("bad-maxts"))
-    base_ms = 1_700_000_000_000
+    base_ms = recent_timestamp_ms()
     stamps = [base_ms + 10, base_ms + 50, base_ms + 20]
     produce_sync(broker.bootstrap, topic, [{"value": b"x", "timestamp": ts, "partition": 0}
                                            for ts in stamps])

@@ -15,7 +15,7 @@ from confluent_kafka import (OFFSET_BEGINNING, OFFSET_END, TIMESTAMP_CREATE_TIME
                              KafkaException, TopicPartition)
 from confluent_kafka.admin import ConfigResource, NewPartitions, NewTopic
 
-from conftest import unique_topic, wait_until
+from conftest import recent_timestamp_ms, unique_topic, wait_until
 from fjord_helpers import (ADMIN_TIMEOUT_S, admin_client, consume, create_topic, kafka_error_code,
                            new_consumer, new_producer, produce_sync, read_messages,
                            wait_for_leaders, watermarks)
@@ -214,7 +214,7 @@ def test_offsets_are_consecutive_per_partition(broker):
 
 def test_explicit_create_timestamps_round_trip(broker):
     topic = create_topic(broker.bootstrap, unique_topic("ts"))
-    base_ms = 1_600_000_000_000
+    base_ms = recent_timestamp_ms()
     sent = [{"value": f"t{i}".encode(), "timestamp": base_ms + i * 1000, "partition": 0}
             for i in range(10)]
     produce_sync(broker.bootstrap, topic, sent)
@@ -298,7 +298,7 @@ def test_watermarks_are_earliest_and_latest_offsets(broker):
 
 def test_offsets_for_times_finds_first_message_at_or_after_timestamp(broker):
     topic = create_topic(broker.bootstrap, unique_topic("oft"))
-    base_ms = 1_700_000_000_000
+    base_ms = recent_timestamp_ms()
     produce_sync(broker.bootstrap, topic, [
         {"value": f"v{i}".encode(), "timestamp": base_ms + i * 1000} for i in range(10)])
     consumer = new_consumer(broker.bootstrap)
@@ -316,7 +316,8 @@ def test_offsets_for_times_finds_first_message_at_or_after_timestamp(broker):
 
 
 def test_message_over_topic_max_message_bytes_is_rejected(broker):
-    topic = create_topic(broker.bootstrap, unique_topic("big"), config={"max.message.bytes": "2000"})
+    topic = create_topic(broker.bootstrap, unique_topic("big"),
+                         config={"max.message.bytes": "2000"})
     producer = new_producer(broker.bootstrap)
     errors = []
     producer.produce(topic, value=bytes(10_000), partition=0,

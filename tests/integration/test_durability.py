@@ -139,18 +139,25 @@ def test_graceful_shutdown_exits_zero_and_keeps_data(node, sig):
         assert [m.value() for m in got] == [m["value"] for m in sent if m["partition"] == partition]
 
 
+def report(capsys, text):
+    """Timings go to the terminal even under -q: informative, never asserted."""
+    with capsys.disabled():
+        print(f"\n[durability] {text}")
+
+
 @pytest.mark.fjord_timeout(480)
-def test_restart_with_many_partitions(node):
+def test_restart_with_many_partitions(node, capsys):
     partition_count = 2000
     topic = unique_topic("dur-many")
     created_at = time.monotonic()
     create_topic(node.bootstrap, topic, partitions=partition_count)
-    print(f"created {partition_count} partitions in {time.monotonic() - created_at:.2f}s")
+    report(capsys, f"created {partition_count} partitions in "
+                   f"{time.monotonic() - created_at:.2f}s")
     produce_sync(node.bootstrap, topic, [{"value": f"p{p}".encode(), "partition": p}
                                          for p in range(partition_count)], timeout_s=120)
     node.stop_ok()
     node.start(timeout_s=300)
-    print(f"ready {node.last_ready_s:.2f}s after start with {partition_count} partitions")
+    report(capsys, f"ready {node.last_ready_s:.2f}s after restart, {partition_count} partitions")
     metadata = admin_client(node.bootstrap).list_topics(topic=topic, timeout=30)
     assert len(metadata.topics[topic].partitions) == partition_count
     consumer = new_consumer(node.bootstrap)
@@ -165,5 +172,5 @@ def test_restart_with_many_partitions(node):
     # The same after a kill -9 restart.
     node.kill()
     node.start(timeout_s=300)
-    print(f"ready {node.last_ready_s:.2f}s after kill -9 with {partition_count} partitions")
+    report(capsys, f"ready {node.last_ready_s:.2f}s after kill -9, {partition_count} partitions")
     assert watermarks(node.bootstrap, topic, partition_count - 1) == (0, 1)

@@ -15,7 +15,7 @@ from kafka.admin import ConfigResource, ConfigResourceType, NewPartitions, NewTo
 from kafka.errors import (InvalidConfigurationError, InvalidPartitionsError, InvalidTopicError,
                           TopicAlreadyExistsError)
 
-from conftest import unique_topic, wait_until
+from conftest import recent_timestamp_ms, unique_topic, wait_until
 
 TIMEOUT_MS = 30_000
 CONSUME_TIMEOUT_S = 60
@@ -175,6 +175,7 @@ def test_create_partitions_and_delete_topic(broker):
 
 
 def messages_with_everything(count):
+    base_ms = recent_timestamp_ms()
     messages = []
     for i in range(count):
         value = [bytes(range(256)) * 3, b"", None, f"v{i}".encode()][i % 4]
@@ -184,7 +185,7 @@ def messages_with_everything(count):
         headers = [("trace", f"{i}".encode()), ("trace", b""), ("bin", b"\x00\xff")] \
             if i % 3 == 0 else []
         messages.append({"key": key, "value": value, "headers": headers, "partition": 0,
-                         "timestamp_ms": 1_650_000_000_000 + i})
+                         "timestamp_ms": base_ms + i})
     return messages
 
 
@@ -233,7 +234,7 @@ def test_consume_from_given_offset(broker):
 
 def test_list_offsets_earliest_latest_and_by_time(broker):
     topic = create_topic(broker.bootstrap, unique_topic("kp-offsets"), partitions=2)
-    base_ms = 1_690_000_000_000
+    base_ms = recent_timestamp_ms()
     send_all(broker.bootstrap, topic, [
         {"value": b"x", "partition": 1, "timestamp_ms": base_ms + i * 10} for i in range(20)])
     client = consumer(broker.bootstrap)

@@ -15,7 +15,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from confluent_kafka import OFFSET_BEGINNING
 
-from conftest import unique_topic
+from conftest import recent_timestamp_ms, unique_topic
 from fjord_helpers import consume, create_topic, produce_sync, watermarks
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -102,7 +102,7 @@ def read_with_kafka_python(bootstrap, topic, count):
 def test_produce_round_trips_byte_exact(broker, acks, codec):
     topic = create_topic(broker.bootstrap, unique_topic("js-prod"))
     result = run_js("produce.js", bootstrap=broker.bootstrap, topic=topic, count=150, acks=acks,
-                    codec=codec, baseTimestampMs=1_660_000_000_000)
+                    codec=codec, baseTimestampMs=recent_timestamp_ms())
     if acks != 0:
         assert [(m["partition"], m["errorCode"], m["baseOffset"]) for m in result["metadata"]] \
             == [(0, 0, "0")]
@@ -131,7 +131,7 @@ def test_consumer_group_reads_from_beginning(broker):
 
 def test_list_offsets_and_delete_records(broker):
     topic = create_topic(broker.bootstrap, unique_topic("js-offsets"))
-    base_ms = 1_620_000_000_000
+    base_ms = recent_timestamp_ms()
     produce_sync(broker.bootstrap, topic, [
         {"value": f"d{i}".encode(), "timestamp": base_ms + i * 1000, "partition": 0}
         for i in range(20)])

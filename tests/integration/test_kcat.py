@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import unique_topic
+from conftest import recent_timestamp_ms, unique_topic
 from fjord_helpers import consume, create_topic, produce_sync
 
 KCAT_TIMEOUT_S = 60
@@ -68,7 +68,7 @@ def test_consume_from_absolute_and_relative_offsets(broker):
 
 def test_consume_from_timestamp(broker):
     topic = create_topic(broker.bootstrap, unique_topic("kc-ts"))
-    base_ms = 1_600_000_000_000
+    base_ms = recent_timestamp_ms()
     produce_sync(broker.bootstrap, topic, [
         {"value": f"t{i}".encode(), "timestamp": base_ms + i * 100} for i in range(10)])
     got = consume_json(broker, topic, "-o", f"s@{base_ms + 450}")
