@@ -28,8 +28,9 @@ class ConsumerSession {
   // Starts fetching partition p at start_offsets[p] (an offset or RD_KAFKA_OFFSET_*).
   Status start(const std::vector<int64_t>& start_offsets);
 
-  // Waits up to timeout_ms for messages and calls visit(const rd_kafka_message_t&)
-  // for each one without an error. Returns how many were visited; counts errors.
+  // Waits up to timeout_ms for the first message, then takes every message already
+  // queued (up to kBatchMessages), and calls visit(const rd_kafka_message_t&) for
+  // each one without an error. Returns how many were visited; counts errors.
   template <typename Visit>
   size_t poll(int timeout_ms, Visit&& visit);
 
@@ -56,8 +57,13 @@ class ConsumerSession {
 
 template <typename Visit>
 size_t ConsumerSession::poll(int timeout_ms, Visit&& visit) {
-  const ssize_t count =
-      rd_kafka_consume_batch_queue(queue_.get(), timeout_ms, batch_.data(), batch_.size());
+  // With a timeout, consume_batch_queue waits until the batch is full: take what is
+  // there now, and only if nothing is, wait for the first message alone.
+  ssize_t count = rd_kafka_consume_batch_queue(queue_.get(), 0, batch_.data(), batch_.size());
+  if (count == 0) {
+    batch_[0] = rd_kafka_consume_queue(queue_.get(), timeout_ms);
+    count = batch_[0] == nullptr ? 0 : 1;
+  }
   size_t visited = 0;
   for (ssize_t i = 0; i < count; ++i) {
     rd_kafka_message_t* message = batch_[static_cast<size_t>(i)];
