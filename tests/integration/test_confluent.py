@@ -373,3 +373,35 @@ def test_no_auto_creation_when_disabled(broker_factory):
     metadata = admin_client(node.bootstrap).list_topics(topic=topic, timeout=10)
     entry = metadata.topics.get(topic)
     assert entry is None or entry.error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART
+
+
+# ------------------------------------------------------------------------ consumer groups
+
+
+def test_group_consumer_commits_and_a_successor_resumes(broker):
+    """subscribe() with a group: join, sync, fetch, commit; a new member of the same group
+    continues after the committed offset."""
+    topic = create_topic(broker.bootstrap, unique_topic("group"), partitions=2)
+    produce_sync(broker.bootstrap, topic, [{"value": f"g{i}".encode(), "partition": i % 2}
+                                           for i in range(40)])
+    group = unique_topic("grp")
+    first = new_consumer(broker.bootstrap, group_id=group, auto_offset_reset="earliest")
+    try:
+        first.subscribe([topic])
+        got = read_messages(first, count=40)
+        assert sorted(m.value() for m in got) == sorted(f"g{i}".encode() for i in range(40))
+        first.commit(asynchronous=False)
+    finally:
+        first.close()
+    produce_sync(broker.bootstrap, topic, [{"value": b"after-commit", "partition": 1}])
+    second = new_consumer(broker.bootstrap, group_id=group, auto_offset_reset="earliest")
+    try:
+        second.subscribe([topic])
+        got = read_messages(second, count=1)
+        assert [(m.partition(), m.offset(), m.value()) for m in got] == \
+            [(1, 20, b"after-commit")]
+        committed = second.committed([TopicPartition(topic, 0), TopicPartition(topic, 1)],
+                                     timeout=10)
+        assert [(tp.partition, tp.offset) for tp in committed] == [(0, 20), (1, 20)]
+    finally:
+        second.close()
