@@ -53,6 +53,12 @@ logged() {
   "$@"
 }
 
+# A problem of this run, for the report.
+note() {
+  echo "!! $*" >&2
+  printf '%s\n' "$*" >>"$run_dir/notes.txt"
+}
+
 # CPU seconds (user + system) used so far by a process.
 cpu_seconds() {
   awk -v tck="$(getconf CLK_TCK)" '{ print ($14 + $15) / tck }' "/proc/$1/stat"
@@ -126,9 +132,18 @@ run_load() {
   shift
   echo "== fjord-load $mode"
   local cpu_before cpu_after
+  if ! kill -0 "$broker_pid" 2>/dev/null; then
+    note "fjord-load $mode: not run, the broker had exited (see $run_dir/broker.log)"
+    return
+  fi
   cpu_before=$(cpu_seconds "$broker_pid")
+  # A failed mode is reported, not fatal: the other modes and the limits still run.
   logged "$load" "$mode" --bootstrap "$bootstrap" --topic "$topic" \
-    --json "$run_dir/load-$mode.json" "$@"
+    --json "$run_dir/load-$mode.json" "$@" || note "fjord-load $mode failed (exit code $?)"
+  if ! kill -0 "$broker_pid" 2>/dev/null; then
+    note "the broker exited during fjord-load $mode (see $run_dir/broker.log)"
+    return
+  fi
   cpu_after=$(cpu_seconds "$broker_pid")
   echo "{\"broker_cpu_s\": $(awk -v a="$cpu_after" -v b="$cpu_before" 'BEGIN { print a - b }')}" \
     >"$run_dir/broker-cpu-$mode.json"
@@ -136,6 +151,7 @@ run_load() {
 
 # The mean produce batch rounded to 4 KiB: the size each acks=all append has to sync.
 batch_block_size() {
+  [ -f "$run_dir/load-produce.json" ] || { echo 1M; return; }
   /usr/bin/python3 -c '
 import json, sys
 batch = json.load(open(sys.argv[1]))["metrics"].get("batch_bytes_mean", 0)
@@ -144,7 +160,8 @@ print("%dk" % max(4, round(batch / 4096) * 4))' "$run_dir/load-produce.json"
 
 [ "${SKIP_BUILD:-0}" = 1 ] || build
 start_broker
-logged "$load" create-topic --bootstrap "$bootstrap" --topic "$topic" --partitions "$partitions"
+logged "$load" create-topic --bootstrap "$bootstrap" --topic "$topic" --partitions "$partitions" ||
+  note "create-topic failed; produce tries again, and may get an auto-created topic"
 run_load produce --message-bytes "$message_bytes" --partitions "$partitions" \
   --duration-s "$duration_s" --acks all
 run_load consume --timeout-s 120
@@ -157,7 +174,7 @@ if [ "${SKIP_LIMITS:-0}" != 1 ]; then
   measure_iperf
   measure_fio 1M
   batch_bs=$(batch_block_size)
-  [ "$batch_bs" = 1024k ] || measure_fio "$batch_bs"
+  [ "$batch_bs" = 1M ] || [ "$batch_bs" = 1024k ] || measure_fio "$batch_bs"
 fi
 
 /usr/bin/python3 bench/write_report.py --run-dir "$run_dir" --broker "$broker_kind" \

@@ -227,6 +227,11 @@ def main():
         commands = [line.rstrip("\n") for line in file if line.strip()]
 
     librdkafka = next((r.get("librdkafka") for r in loads.values()), "unknown")
+    notes_path = os.path.join(args.run_dir, "notes.txt")
+    problems = []
+    if os.path.exists(notes_path):
+        with open(notes_path) as file:
+            problems = [f"- {line.strip()}" for line in file if line.strip()]
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     dirty = " (working tree had uncommitted changes)" if git("status", "--porcelain") else ""
     lines = [
@@ -246,6 +251,7 @@ def main():
         f"- client: fjord-load (librdkafka {librdkafka}), one producer and/or one consumer, "
         "on the same 2 cores as the broker",
         "",
+        *(["## Problems in this run", "", *problems, ""] if problems else []),
         "## Results",
         "",
         *results_table(args.run_dir, loads),
