@@ -1,13 +1,139 @@
 #include "broker/node.h"
 
 #include <fmt/core.h>
+#include <sys/resource.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <csignal>
+#include <thread>
+
+#include "broker/broker.h"
+#include "broker/partition_manager.h"
+#include "metadata/controller.h"
+#include "net/server.h"
+#include "runtime/shards.h"
 
 namespace fjord::broker {
+namespace {
 
-// Placeholder until the broker lands (this commit only lets the CLI build).
+constexpr int64_t kMaintenanceTickMs = 200;
+
+// Many partitions mean many open segment files.
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+// Per shard: flush.ms every tick; retention every log.retention.check.interval.ms;
+// compaction scheduling every log.cleaner.backoff.ms.
+boost::asio::awaitable<void> maintenance_loop(PartitionManager& partitions,
+                                              std::shared_ptr<boost::asio::steady_timer> timer,
+                                              int64_t retention_check_interval_ms,
+                                              int64_t cleaner_backoff_ms) {
+  int64_t since_retention_ms = 0;
+  int64_t since_cleaner_ms = 0;
+  for (;;) {
+    timer->expires_after(std::chrono::milliseconds(kMaintenanceTickMs));
+    auto [ec] = co_await timer->async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (ec) co_return;  // cancelled: shutting down
+    since_retention_ms += kMaintenanceTickMs;
+    const bool retention_due = since_retention_ms >= retention_check_interval_ms;
+    if (retention_due) since_retention_ms = 0;
+    since_cleaner_ms += kMaintenanceTickMs;
+    const bool compaction_due = since_cleaner_ms >= cleaner_backoff_ms;
+    if (compaction_due) since_cleaner_ms = 0;
+    partitions.run_maintenance(wall_clock_ms(), retention_due, compaction_due);
+  }
+}
+
+}  // namespace
+
 int run_node(const NodeConfig& config) {
-  fmt::print(stderr, "fjord: the broker is not built yet\n");
-  return 1;
+  std::signal(SIGPIPE, SIG_IGN);
+  raise_open_file_limit();
+
+  metadata::ControllerOptions options;
+  options.data_dir = config.data_dir;
+  options.cluster_id = config.cluster_id;
+  options.default_partitions = config.num_partitions;
+  options.default_replication_factor = static_cast<int16_t>(config.default_replication_factor);
+  auto controller = metadata::Controller::open(options, wall_clock_ms());
+  if (!controller) {
+    fmt::print(stderr, "fjord: cannot open the metadata in {}: {}\n", config.data_dir,
+               controller.error().message);
+    return 1;
+  }
+
+  const unsigned shard_count =
+      config.shards != 0 ? config.shards : std::max(1u, std::thread::hardware_concurrency());
+  runtime::ShardPool pool(shard_count);
+  PartitionManager partitions(pool, config.data_dir, config.topic_defaults);
+  pool.start();
+  if (Status opened = partitions.open_all(*(*controller)->image()); !opened) {
+    fmt::print(stderr, "fjord: cannot open the partitions in {}: {}\n", config.data_dir,
+               opened.error().message);
+    pool.stop_and_join();
+    return 1;
+  }
+
+  net::ServerConfig server_config;
+  server_config.host = config.listen_host;
+  server_config.port = config.listen_port;
+  server_config.max_frame_bytes = static_cast<size_t>(config.max_request_bytes);
+  server_config.idle_timeout_ms = config.connections_max_idle_ms;
+  Broker broker(config, **controller, partitions);
+  net::Server server(pool, broker, server_config);
+  if (Status started = server.start(); !started) {
+    fmt::print(stderr, "fjord: {}\n", started.error().message);
+    partitions.close_all();
+    pool.stop_and_join();
+    return 1;
+  }
+  broker.set_advertised_port(server.port());
+
+  std::vector<std::shared_ptr<boost::asio::steady_timer>> timers;
+  for (unsigned shard = 0; shard < shard_count; ++shard) {
+    auto timer = std::make_shared<boost::asio::steady_timer>(pool.executor(shard));
+    timers.push_back(timer);
+    boost::asio::co_spawn(
+        pool.executor(shard),
+        maintenance_loop(partitions, timer, config.log_retention_check_interval_ms,
+                         config.log_cleaner_backoff_ms),
+        boost::asio::detached);
+  }
+
+  fmt::print("fjord ready: kafka listener {}:{}, node {}, data {} (try: kcat -b {}:{} -L)\n",
+             config.listen_host, server.port(), config.node_id, config.data_dir,
+             config.listen_host, server.port());
+  std::fflush(stdout);
+
+  boost::asio::io_context signals_context(1);
+  boost::asio::signal_set signals(signals_context, SIGINT, SIGTERM);
+  signals.async_wait([](const boost::system::error_code&, int) {});
+  signals_context.run();
+
+  fmt::print(stderr, "fjord: shutting down\n");
+  server.shutdown(5000);
+  for (unsigned shard = 0; shard < shard_count; ++shard) {
+    boost::asio::post(pool.executor(shard), [timer = timers[shard]] { timer->cancel(); });
+  }
+  partitions.close_all();
+  Status closed = (*controller)->close();
+  pool.stop_and_join();
+  if (!closed) {
+    fmt::print(stderr, "fjord: closing the metadata log: {}\n", closed.error().message);
+    return 1;
+  }
+  fmt::print(stderr, "fjord: stopped\n");
+  return 0;
 }
 
 }  // namespace fjord::broker

@@ -23,6 +23,7 @@ struct NodeConfig {
   int64_t max_request_bytes = 104857600;      // socket.request.max.bytes
   int64_t connections_max_idle_ms = 600000;   // connections.max.idle.ms
   int64_t log_retention_check_interval_ms = 300000;  // log.retention.check.interval.ms
+  int64_t log_cleaner_backoff_ms = 15000;     // log.cleaner.backoff.ms: compaction check interval
   std::map<std::string, std::string> topic_defaults;
   std::string cluster_id;                     // empty: generated on first start, then stored
 };

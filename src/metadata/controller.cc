@@ -123,6 +123,10 @@ Status validate_topic_name(std::string_view name) {
   if (name.empty() || name == "." || name == "..") {
     return Error{ErrorCode::kInvalidTopicException, fmt::format("illegal topic name '{}'", name)};
   }
+  if (name == kMetadataTopic) {
+    return Error{ErrorCode::kInvalidTopicException,
+                 fmt::format("'{}' is reserved for the cluster metadata", name)};
+  }
   if (name.size() > 249) {
     return Error{ErrorCode::kInvalidTopicException, "topic name is longer than 249 characters"};
   }
@@ -155,7 +159,7 @@ Result<std::unique_ptr<Controller>> Controller::open(const ControllerOptions& op
   }
   auto cluster_id = load_or_create_cluster_id(options.data_dir, options.cluster_id);
   if (!cluster_id) return cluster_id.error();
-  auto log = MetadataLog::open(options.data_dir / "__cluster_metadata-0", now_ms);
+  auto log = MetadataLog::open(options.data_dir / (std::string(kMetadataTopic) + "-0"), now_ms);
   if (!log) return log.error();
   std::unique_ptr<Controller> controller(new Controller(options, std::move(*log)));
   auto image = std::make_shared<MetadataImage>();

@@ -1,0 +1,237 @@
+#include "broker/broker.h"
+
+#include <fmt/core.h>
+
+#include <array>
+#include <chrono>
+
+#include "protocol/generated/api_versions_request.h"
+#include "protocol/generated/api_versions_response.h"
+#include "protocol/generated/create_partitions_request.h"
+#include "protocol/generated/create_partitions_response.h"
+#include "protocol/generated/create_topics_request.h"
+#include "protocol/generated/create_topics_response.h"
+#include "protocol/generated/delete_records_request.h"
+#include "protocol/generated/delete_records_response.h"
+#include "protocol/generated/delete_topics_request.h"
+#include "protocol/generated/delete_topics_response.h"
+#include "protocol/generated/describe_cluster_request.h"
+#include "protocol/generated/describe_cluster_response.h"
+#include "protocol/generated/describe_configs_request.h"
+#include "protocol/generated/describe_configs_response.h"
+#include "protocol/generated/describe_log_dirs_request.h"
+#include "protocol/generated/describe_log_dirs_response.h"
+#include "protocol/generated/alter_configs_request.h"
+#include "protocol/generated/alter_configs_response.h"
+#include "protocol/generated/incremental_alter_configs_request.h"
+#include "protocol/generated/incremental_alter_configs_response.h"
+#include "protocol/generated/fetch_request.h"
+#include "protocol/generated/fetch_response.h"
+#include "protocol/generated/find_coordinator_request.h"
+#include "protocol/generated/find_coordinator_response.h"
+#include "protocol/generated/list_offsets_request.h"
+#include "protocol/generated/list_offsets_response.h"
+#include "protocol/generated/metadata_request.h"
+#include "protocol/generated/metadata_response.h"
+#include "protocol/generated/produce_request.h"
+#include "protocol/generated/produce_response.h"
+
+namespace fjord::broker {
+
+namespace p = protocol;
+
+int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+namespace {
+
+// What Fjord advertises. Old minimum versions stay: librdkafka 2.0.2 turns
+// features on by single old versions (FindCoordinator v0 gates LZ4, Produce v3 +
+// Fetch v4 gate message format v2). Produce < 3 and Fetch < 4 carry the legacy
+// message formats, which Fjord does not store.
+constexpr std::array kSupportedApis = {
+    Broker::ApiRange{p::ProduceRequest::kApiKey, 3, 11},
+    Broker::ApiRange{p::FetchRequest::kApiKey, 4, 17},
+    Broker::ApiRange{p::ListOffsetsRequest::kApiKey, 0, 10},
+    Broker::ApiRange{p::MetadataRequest::kApiKey, 0, 12},
+    Broker::ApiRange{p::FindCoordinatorRequest::kApiKey, 0, 6},
+    Broker::ApiRange{p::ApiVersionsRequest::kApiKey, 0, 4},
+    Broker::ApiRange{p::CreateTopicsRequest::kApiKey, 0, 7},
+    Broker::ApiRange{p::DeleteTopicsRequest::kApiKey, 0, 6},
+    Broker::ApiRange{p::DeleteRecordsRequest::kApiKey, 0, 2},
+    Broker::ApiRange{p::DescribeConfigsRequest::kApiKey, 0, 4},
+    Broker::ApiRange{p::AlterConfigsRequest::kApiKey, 0, 2},
+    Broker::ApiRange{p::DescribeLogDirsRequest::kApiKey, 0, 4},
+    Broker::ApiRange{p::CreatePartitionsRequest::kApiKey, 0, 3},
+    Broker::ApiRange{p::IncrementalAlterConfigsRequest::kApiKey, 0, 1},
+    Broker::ApiRange{p::DescribeClusterRequest::kApiKey, 0, 1},
+};
+
+const Broker::ApiRange* find_api(int16_t api_key) {
+  for (const auto& api : kSupportedApis) {
+    if (api.api_key == api_key) return &api;
+  }
+  return nullptr;
+}
+
+net::HandlerResult close_connection(const RequestContext& context, std::string_view why) {
+  fmt::print(stderr, "fjord: closing connection {} ({}): {}\n", context.connection->id,
+             context.connection->peer, why);
+  return net::HandlerResult{net::HandlerResult::Kind::kClose, {}};
+}
+
+}  // namespace
+
+std::span<const Broker::ApiRange> Broker::supported_apis() { return kSupportedApis; }
+
+Broker::Broker(const NodeConfig& config, metadata::Controller& controller,
+               PartitionManager& partitions)
+    : config_(config),
+      advertised_host_(config.advertised_host.empty() ? config.listen_host
+                                                      : config.advertised_host),
+      controller_(controller),
+      partitions_(partitions) {}
+
+template <typename Request, typename Response>
+boost::asio::awaitable<net::HandlerResult> Broker::serve(const p::RequestHeaderView& header,
+                                                         std::span<const uint8_t> body,
+                                                         const RequestContext& context,
+                                                         ApiFn<Request, Response> fn) {
+  Request request;
+  p::Reader reader(body);
+  request.decode(reader, header.api_version);
+  if (!reader.ok()) {
+    // Kafka closes the connection of a request it cannot parse.
+    co_return close_connection(context, fmt::format("malformed {} v{} request: {}",
+                                                    header.api_key, header.api_version,
+                                                    reader.error()));
+  }
+  Response response = co_await (this->*fn)(context, request);
+  net::HandlerResult result;
+  p::Writer writer(result.response);
+  p::write_response_header(writer, header.api_key, header.api_version, header.correlation_id);
+  response.encode(writer, header.api_version);
+  co_return result;
+}
+
+// KIP-511: an ApiVersions request of a version the broker does not know gets a
+// v0 response with UNSUPPORTED_VERSION and the supported ranges, so the client
+// can retry with a version both sides speak.
+net::HandlerResult Broker::unsupported_api_versions(const p::RequestHeaderView& header) {
+  p::ApiVersionsResponse response;
+  response.error_code = to_wire(ErrorCode::kUnsupportedVersion);
+  for (const auto& api : kSupportedApis) {
+    p::ApiVersionsResponse::ApiVersion entry;
+    entry.api_key = api.api_key;
+    entry.min_version = api.min_version;
+    entry.max_version = api.max_version;
+    response.api_keys.push_back(entry);
+  }
+  net::HandlerResult result;
+  p::Writer writer(result.response);
+  p::write_response_header(writer, header.api_key, 0, header.correlation_id);
+  response.encode(writer, 0);
+  return result;
+}
+
+boost::asio::awaitable<net::HandlerResult> Broker::handle(std::vector<uint8_t> frame,
+                                                          const net::ConnectionInfo& connection) {
+  RequestContext context;
+  context.connection = &connection;
+  auto header = p::parse_request_header(frame);
+  if (!header) co_return close_connection(context, header.error().message);
+  context.api_version = header->api_version;
+  context.correlation_id = header->correlation_id;
+  context.client_id = header->client_id.value_or("");
+
+  const ApiRange* api = find_api(header->api_key);
+  if (api == nullptr) {
+    co_return close_connection(context, fmt::format("unsupported API key {}", header->api_key));
+  }
+  if (header->api_version < api->min_version || header->api_version > api->max_version) {
+    if (header->api_key == p::ApiVersionsRequest::kApiKey) {
+      co_return unsupported_api_versions(*header);
+    }
+    co_return close_connection(context, fmt::format("unsupported version {} of API key {}",
+                                                    header->api_version, header->api_key));
+  }
+  const auto body = std::span<const uint8_t>(frame).subspan(header->body_offset);
+  switch (header->api_key) {
+    case p::ProduceRequest::kApiKey:
+      co_return co_await produce(*header, body, context);
+    case p::FetchRequest::kApiKey:
+      co_return co_await serve(*header, body, context, &Broker::fetch);
+    case p::ListOffsetsRequest::kApiKey:
+      co_return co_await serve(*header, body, context, &Broker::list_offsets);
+    case p::MetadataRequest::kApiKey:
+      co_return co_await serve(*header, body, context, &Broker::metadata);
+    case p::FindCoordinatorRequest::kApiKey:
+      co_return co_await serve(*header, body, context, &Broker::find_coordinator);
+    case p::ApiVersionsRequest::kApiKey:
+      co_return co_await serve(*header, body, context, &Broker::api_versions);
+    case p::CreateTopicsRequest::kApiKey:
+      co_return co_await serve(*header, body, context, &Broker::create_topics);
+    case p::DeleteTopicsRequest::kApiKey:
+      co_return co_await serve(*header, body, context, &Broker::delete_topics);
+    case p::DeleteRecordsRequest::kApiKey:
+      co_return co_await serve(*header, body, context, &Broker::delete_records);
+    case p::DescribeConfigsRequest::kApiKey:
+      co_return co_await serve(*header, body, context, &Broker::describe_configs);
+    case p::AlterConfigsRequest::kApiKey:
+      co_return co_await serve(*header, body, context, &Broker::alter_configs);
+    case p::DescribeLogDirsRequest::kApiKey:
+      co_return co_await serve(*header, body, context, &Broker::describe_log_dirs);
+    case p::CreatePartitionsRequest::kApiKey:
+      co_return co_await serve(*header, body, context, &Broker::create_partitions);
+    case p::IncrementalAlterConfigsRequest::kApiKey:
+      co_return co_await serve(*header, body, context, &Broker::incremental_alter_configs);
+    case p::DescribeClusterRequest::kApiKey:
+      co_return co_await serve(*header, body, context, &Broker::describe_cluster);
+    default:
+      co_return close_connection(context, "unreachable: API in table but not dispatched");
+  }
+}
+
+boost::asio::awaitable<p::ApiVersionsResponse> Broker::api_versions(const RequestContext&,
+                                                                    p::ApiVersionsRequest&) {
+  p::ApiVersionsResponse response;
+  for (const auto& api : kSupportedApis) {
+    p::ApiVersionsResponse::ApiVersion entry;
+    entry.api_key = api.api_key;
+    entry.min_version = api.min_version;
+    entry.max_version = api.max_version;
+    response.api_keys.push_back(entry);
+  }
+  co_return response;
+}
+
+// Group and transaction coordinators arrive with the consumer-group issue; until
+// then every key gets COORDINATOR_NOT_AVAILABLE, which clients retry on.
+boost::asio::awaitable<p::FindCoordinatorResponse> Broker::find_coordinator(
+    const RequestContext& context, p::FindCoordinatorRequest& request) {
+  p::FindCoordinatorResponse response;
+  constexpr auto kError = ErrorCode::kCoordinatorNotAvailable;
+  const std::string message = "this node has no group or transaction coordinator yet";
+  if (context.api_version < 4) {
+    response.error_code = to_wire(kError);
+    response.error_message = message;
+    response.node_id = -1;
+    response.port = -1;
+  } else {
+    for (const auto& key : request.coordinator_keys) {
+      p::FindCoordinatorResponse::Coordinator coordinator;
+      coordinator.key = key;
+      coordinator.node_id = -1;
+      coordinator.port = -1;
+      coordinator.error_code = to_wire(kError);
+      coordinator.error_message = message;
+      response.coordinators.push_back(std::move(coordinator));
+    }
+  }
+  co_return response;
+}
+
+}  // namespace fjord::broker

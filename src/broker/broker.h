@@ -1,0 +1,136 @@
+// Broker: answers Kafka requests. It implements the network layer's
+// RequestHandler and knows nothing of sockets: a request frame comes in, a
+// response message goes out. One member function per API, spread over
+// api_*.cc files; partition work runs on the owning shard (PartitionManager).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <memory>
+#include <span>
+
+#include "broker/node.h"
+#include "broker/partition_manager.h"
+#include "metadata/controller.h"
+#include "net/request_handler.h"
+#include "protocol/frame.h"
+
+namespace fjord::protocol {
+struct ProduceRequest;
+struct ProduceResponse;
+struct FetchRequest;
+struct FetchResponse;
+struct ListOffsetsRequest;
+struct ListOffsetsResponse;
+struct MetadataRequest;
+struct MetadataResponse;
+struct ApiVersionsRequest;
+struct ApiVersionsResponse;
+struct CreateTopicsRequest;
+struct CreateTopicsResponse;
+struct DeleteTopicsRequest;
+struct DeleteTopicsResponse;
+struct CreatePartitionsRequest;
+struct CreatePartitionsResponse;
+struct DescribeConfigsRequest;
+struct DescribeConfigsResponse;
+struct AlterConfigsRequest;
+struct AlterConfigsResponse;
+struct IncrementalAlterConfigsRequest;
+struct IncrementalAlterConfigsResponse;
+struct DeleteRecordsRequest;
+struct DeleteRecordsResponse;
+struct DescribeClusterRequest;
+struct DescribeClusterResponse;
+struct DescribeLogDirsRequest;
+struct DescribeLogDirsResponse;
+struct FindCoordinatorRequest;
+struct FindCoordinatorResponse;
+}  // namespace fjord::protocol
+
+namespace fjord::broker {
+
+struct RequestContext {
+  int16_t api_version = 0;
+  int32_t correlation_id = 0;
+  std::string client_id;
+  const net::ConnectionInfo* connection = nullptr;
+};
+
+class Broker final : public net::RequestHandler {
+ public:
+  Broker(const NodeConfig& config, metadata::Controller& controller, PartitionManager& partitions);
+
+  // The port clients are told to use (known once the listener is bound).
+  void set_advertised_port(uint16_t port) { advertised_port_ = port; }
+
+  boost::asio::awaitable<net::HandlerResult> handle(std::vector<uint8_t> frame,
+                                                    const net::ConnectionInfo& connection) override;
+
+  // The API ranges this broker advertises in ApiVersions (and accepts).
+  struct ApiRange {
+    int16_t api_key;
+    int16_t min_version;
+    int16_t max_version;
+  };
+  static std::span<const ApiRange> supported_apis();
+
+ private:
+  template <typename Request, typename Response>
+  using ApiFn = boost::asio::awaitable<Response> (Broker::*)(const RequestContext&, Request&);
+
+  template <typename Request, typename Response>
+  boost::asio::awaitable<net::HandlerResult> serve(const protocol::RequestHeaderView& header,
+                                                   std::span<const uint8_t> body,
+                                                   const RequestContext& context,
+                                                   ApiFn<Request, Response> fn);
+  net::HandlerResult unsupported_api_versions(const protocol::RequestHeaderView& header);
+
+  boost::asio::awaitable<net::HandlerResult> produce(const protocol::RequestHeaderView& header,
+                                                     std::span<const uint8_t> body,
+                                                     const RequestContext& context);
+  boost::asio::awaitable<protocol::ProduceResponse> produce_partitions(const RequestContext&,
+                                                                       protocol::ProduceRequest&);
+  boost::asio::awaitable<protocol::FetchResponse> fetch(const RequestContext&,
+                                                        protocol::FetchRequest&);
+  boost::asio::awaitable<protocol::ListOffsetsResponse> list_offsets(const RequestContext&,
+                                                                     protocol::ListOffsetsRequest&);
+  boost::asio::awaitable<protocol::MetadataResponse> metadata(const RequestContext&,
+                                                              protocol::MetadataRequest&);
+  boost::asio::awaitable<protocol::FindCoordinatorResponse> find_coordinator(
+      const RequestContext&, protocol::FindCoordinatorRequest&);
+  boost::asio::awaitable<protocol::ApiVersionsResponse> api_versions(const RequestContext&,
+                                                                     protocol::ApiVersionsRequest&);
+  boost::asio::awaitable<protocol::CreateTopicsResponse> create_topics(
+      const RequestContext&, protocol::CreateTopicsRequest&);
+  boost::asio::awaitable<protocol::DeleteTopicsResponse> delete_topics(
+      const RequestContext&, protocol::DeleteTopicsRequest&);
+  boost::asio::awaitable<protocol::CreatePartitionsResponse> create_partitions(
+      const RequestContext&, protocol::CreatePartitionsRequest&);
+  boost::asio::awaitable<protocol::DescribeConfigsResponse> describe_configs(
+      const RequestContext&, protocol::DescribeConfigsRequest&);
+  boost::asio::awaitable<protocol::AlterConfigsResponse> alter_configs(
+      const RequestContext&, protocol::AlterConfigsRequest&);
+  boost::asio::awaitable<protocol::IncrementalAlterConfigsResponse> incremental_alter_configs(
+      const RequestContext&, protocol::IncrementalAlterConfigsRequest&);
+  boost::asio::awaitable<protocol::DeleteRecordsResponse> delete_records(
+      const RequestContext&, protocol::DeleteRecordsRequest&);
+  boost::asio::awaitable<protocol::DescribeClusterResponse> describe_cluster(
+      const RequestContext&, protocol::DescribeClusterRequest&);
+  boost::asio::awaitable<protocol::DescribeLogDirsResponse> describe_log_dirs(
+      const RequestContext&, protocol::DescribeLogDirsRequest&);
+
+  // Creates a topic through the controller and opens its partitions here.
+  boost::asio::awaitable<Result<std::shared_ptr<const metadata::TopicInfo>>> create_topic(
+      const std::string& name, int32_t partitions, int16_t replication_factor,
+      const metadata::ConfigMap& configs, bool validate_only);
+
+  const NodeConfig& config_;
+  std::string advertised_host_;
+  uint16_t advertised_port_ = 0;
+  metadata::Controller& controller_;
+  PartitionManager& partitions_;
+};
+
+int64_t wall_clock_ms();
+
+}  // namespace fjord::broker
