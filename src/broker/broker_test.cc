@@ -1,0 +1,415 @@
+// In-process tests of the Kafka API handlers: real shards, real storage in a
+// temporary directory, requests encoded with the generated code, no sockets.
+// The real-client tests (tests/integration) are the evidence of compatibility;
+// these pin down error codes and edge cases precisely.
+#include "broker/broker.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_future.hpp>
+#include <filesystem>
+#include <future>
+#include <random>
+#include <thread>
+
+#include "protocol/generated/api_messages.h"
+#include "protocol/generated/api_versions_request.h"
+#include "protocol/generated/api_versions_response.h"
+#include "protocol/generated/create_topics_request.h"
+#include "protocol/generated/create_topics_response.h"
+#include "protocol/generated/delete_records_request.h"
+#include "protocol/generated/delete_records_response.h"
+#include "protocol/generated/fetch_request.h"
+#include "protocol/generated/fetch_response.h"
+#include "protocol/generated/list_offsets_request.h"
+#include "protocol/generated/list_offsets_response.h"
+#include "protocol/generated/metadata_request.h"
+#include "protocol/generated/metadata_response.h"
+#include "protocol/generated/produce_request.h"
+#include "protocol/generated/produce_response.h"
+#include "protocol/generated/request_header.h"
+#include "records/batch.h"
+#include "records/builder.h"
+
+namespace fjord::broker {
+namespace {
+
+namespace p = protocol;
+
+class BrokerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("fjord-broker-" + std::to_string(std::random_device{}()));
+    config_.data_dir = dir_.string();
+    config_.num_partitions = 2;
+    start();
+  }
+  void TearDown() override {
+    stop();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void start() {
+    metadata::ControllerOptions options;
+    options.data_dir = dir_;
+    options.default_partitions = config_.num_partitions;
+    auto controller = metadata::Controller::open(options, wall_clock_ms());
+    ASSERT_TRUE(controller.ok());
+    controller_ = std::move(*controller);
+    pool_ = std::make_unique<runtime::ShardPool>(2);
+    partitions_ = std::make_unique<PartitionManager>(*pool_, dir_, config_.topic_defaults);
+    pool_->start();
+    ASSERT_TRUE(partitions_->open_all(*controller_->image()).ok());
+    broker_ = std::make_unique<Broker>(config_, *controller_, *partitions_);
+    broker_->set_advertised_port(9092);
+  }
+
+  void stop() {
+    if (!pool_) return;
+    partitions_->close_all();
+    (void)controller_->close();
+    pool_->stop_and_join();
+    broker_.reset();
+    partitions_.reset();
+    pool_.reset();
+    controller_.reset();
+  }
+
+  std::vector<uint8_t> frame_of(int16_t api_key, int16_t version, const auto& request) {
+    OutboundMessage out;
+    p::Writer w(out);
+    p::RequestHeader header;
+    header.request_api_key = api_key;
+    header.request_api_version = version;
+    header.correlation_id = 42;
+    header.client_id = "broker-test";
+    header.encode(w, p::request_header_version(api_key, version));
+    request.encode(w, version);
+    return out.bytes;
+  }
+
+  net::HandlerResult send(std::vector<uint8_t> frame) {
+    return boost::asio::co_spawn(pool_->executor(0), broker_->handle(std::move(frame), connection_),
+                                 boost::asio::use_future)
+        .get();
+  }
+
+  // The response bytes with spliced file ranges read back in.
+  static std::vector<uint8_t> materialize(const OutboundMessage& message) {
+    std::vector<uint8_t> bytes;
+    size_t at = 0;
+    for (const auto& splice : message.splices) {
+      bytes.insert(bytes.end(), message.bytes.begin() + at, message.bytes.begin() + splice.at);
+      at = splice.at;
+      std::vector<uint8_t> file(splice.range.length);
+      EXPECT_EQ(::pread(splice.range.fd, file.data(), file.size(),
+                        static_cast<off_t>(splice.range.offset)),
+                static_cast<ssize_t>(file.size()));
+      bytes.insert(bytes.end(), file.begin(), file.end());
+    }
+    bytes.insert(bytes.end(), message.bytes.begin() + at, message.bytes.end());
+    return bytes;
+  }
+
+  template <typename Response, typename Request>
+  Response call(const Request& request, int16_t version) {
+    net::HandlerResult result = send(frame_of(Request::kApiKey, version, request));
+    EXPECT_EQ(result.kind, net::HandlerResult::Kind::kRespond);
+    std::vector<uint8_t> bytes = materialize(result.response);
+    p::Reader r(bytes);
+    EXPECT_EQ(r.read_int32(), 42);  // correlation id
+    if (p::response_header_version(Request::kApiKey, version) >= 1) {
+      EXPECT_EQ(r.read_uvarint(), 0u);  // no tagged fields
+    }
+    Response response;
+    response.decode(r, version);
+    EXPECT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(r.remaining(), 0u);
+    return response;
+  }
+
+  p::CreateTopicsResponse create(const std::string& name, int32_t partitions,
+                                 std::vector<std::pair<std::string, std::string>> configs = {}) {
+    p::CreateTopicsRequest request;
+    p::CreateTopicsRequest::CreatableTopic topic;
+    topic.name = name;
+    topic.num_partitions = partitions;
+    topic.replication_factor = 1;
+    for (auto& [k, v] : configs) {
+      p::CreateTopicsRequest::CreatableTopicConfig c;
+      c.name = k;
+      c.value = v;
+      topic.configs.push_back(c);
+    }
+    request.topics.push_back(topic);
+    return call<p::CreateTopicsResponse>(request, 7);
+  }
+
+  std::vector<uint8_t> batch_of(const std::vector<std::string>& values, int64_t timestamp_ms) {
+    records::BatchBuilder builder;
+    for (const auto& v : values) {
+      EXPECT_TRUE(builder.append(timestamp_ms, records::as_bytes("k"), records::as_bytes(v)).ok());
+    }
+    auto built = builder.build();
+    EXPECT_TRUE(built.ok());
+    return {built->begin(), built->end()};
+  }
+
+  p::ProduceResponse produce(const std::string& topic, int32_t partition,
+                             std::vector<uint8_t>& batch, int16_t acks = -1) {
+    p::ProduceRequest request;
+    request.acks = acks;
+    request.timeout_ms = 30000;
+    p::ProduceRequest::TopicProduceData data;
+    data.name = topic;
+    p::ProduceRequest::PartitionProduceData part;
+    part.index = partition;
+    part.records = p::Records::from_bytes(batch);
+    data.partition_data.push_back(part);
+    request.topic_data.push_back(data);
+    return call<p::ProduceResponse>(request, 7);
+  }
+
+  p::FetchResponse fetch(const std::string& topic, int32_t partition, int64_t offset,
+                         int32_t max_wait_ms = 0, int32_t min_bytes = 1) {
+    p::FetchRequest request;
+    request.max_wait_ms = max_wait_ms;
+    request.min_bytes = min_bytes;
+    request.max_bytes = 1 << 20;
+    p::FetchRequest::FetchTopic t;
+    t.topic = topic;
+    p::FetchRequest::FetchPartition part;
+    part.partition = partition;
+    part.fetch_offset = offset;
+    part.partition_max_bytes = 1 << 20;
+    t.partitions.push_back(part);
+    request.topics.push_back(t);
+    return call<p::FetchResponse>(request, 11);
+  }
+
+  std::filesystem::path dir_;
+  NodeConfig config_;
+  net::ConnectionInfo connection_{1, "127.0.0.1:1", 0};
+  std::unique_ptr<metadata::Controller> controller_;
+  std::unique_ptr<runtime::ShardPool> pool_;
+  std::unique_ptr<PartitionManager> partitions_;
+  std::unique_ptr<Broker> broker_;
+};
+
+TEST_F(BrokerTest, ApiVersionsAdvertisesOldMinimumsAndNoUnstableVersions) {
+  auto response = call<p::ApiVersionsResponse>(p::ApiVersionsRequest{}, 3);
+  EXPECT_EQ(response.error_code, 0);
+  std::map<int16_t, std::pair<int16_t, int16_t>> ranges;
+  for (const auto& api : response.api_keys) ranges[api.api_key] = {api.min_version, api.max_version};
+  EXPECT_EQ(ranges.at(0).first, 3);    // Produce v3: record format v2 in librdkafka
+  EXPECT_EQ(ranges.at(1).first, 4);    // Fetch v4
+  EXPECT_EQ(ranges.at(10).first, 0);   // FindCoordinator v0 gates LZ4 in librdkafka 2.0.2
+  EXPECT_EQ(ranges.at(3).first, 0);
+  EXPECT_EQ(ranges.at(3).second, 12);
+  for (const auto& [key, range] : ranges) {
+    EXPECT_LE(range.second, p::kApis[key].max_version);
+    if (p::kApis[key].latest_version_unstable) EXPECT_LT(range.second, p::kApis[key].max_version);
+  }
+}
+
+TEST_F(BrokerTest, UnknownApiVersionsVersionGetsV0ResponseWithUnsupportedVersion) {
+  auto frame = frame_of(18, 3, p::ApiVersionsRequest{});
+  frame[2] = 0;
+  frame[3] = 99;  // version 99
+  auto result = send(frame);
+  ASSERT_EQ(result.kind, net::HandlerResult::Kind::kRespond);
+  p::Reader r(result.response.bytes);
+  EXPECT_EQ(r.read_int32(), 42);
+  p::ApiVersionsResponse response;
+  response.decode(r, 0);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(response.error_code, to_wire(ErrorCode::kUnsupportedVersion));
+  bool lists_api_versions = false;
+  for (const auto& api : response.api_keys) lists_api_versions |= api.api_key == 18;
+  EXPECT_TRUE(lists_api_versions);
+}
+
+TEST_F(BrokerTest, UnknownApiKeyAndMalformedBodiesCloseTheConnection) {
+  auto frame = frame_of(18, 3, p::ApiVersionsRequest{});
+  frame[0] = 0x7f;  // api key 32512
+  EXPECT_EQ(send(frame).kind, net::HandlerResult::Kind::kClose);
+  auto truncated = frame_of(19, 4, p::CreateTopicsRequest{});
+  truncated.resize(truncated.size() - 2);
+  EXPECT_EQ(send(truncated).kind, net::HandlerResult::Kind::kClose);
+  EXPECT_EQ(send({0x00}).kind, net::HandlerResult::Kind::kClose);
+}
+
+TEST_F(BrokerTest, CreateTopicsReportsEachTopicsError) {
+  auto ok = create("orders", 3, {{"retention.ms", "1000"}});
+  ASSERT_EQ(ok.topics.size(), 1u);
+  EXPECT_EQ(ok.topics[0].error_code, 0);
+  EXPECT_EQ(ok.topics[0].num_partitions, 3);
+  EXPECT_EQ(create("orders", 3).topics[0].error_code, to_wire(ErrorCode::kTopicAlreadyExists));
+  EXPECT_EQ(create("bad/name", 1).topics[0].error_code, to_wire(ErrorCode::kInvalidTopicException));
+  EXPECT_EQ(create("x", 1, {{"retention.ms", "never"}}).topics[0].error_code,
+            to_wire(ErrorCode::kInvalidConfig));
+  EXPECT_EQ(create("y", 1, {{"no.such.key", "1"}}).topics[0].error_code,
+            to_wire(ErrorCode::kInvalidConfig));
+}
+
+TEST_F(BrokerTest, MetadataAutoCreatesTopicsWithNumPartitions) {
+  p::MetadataRequest request;
+  p::MetadataRequest::MetadataRequestTopic topic;
+  topic.name = "auto";
+  request.topics = std::vector{topic};
+  request.allow_auto_topic_creation = true;
+  auto response = call<p::MetadataResponse>(request, 12);
+  ASSERT_EQ(response.topics.size(), 1u);
+  EXPECT_EQ(response.topics[0].error_code, 0);
+  EXPECT_EQ(response.topics[0].partitions.size(), 2u);
+  EXPECT_EQ(response.controller_id, 1);
+  ASSERT_EQ(response.brokers.size(), 1u);
+  EXPECT_EQ(response.brokers[0].port, 9092);
+
+  request.allow_auto_topic_creation = false;
+  request.topics->at(0).name = "not-created";
+  response = call<p::MetadataResponse>(request, 12);
+  EXPECT_EQ(response.topics[0].error_code, to_wire(ErrorCode::kUnknownTopicOrPartition));
+}
+
+TEST_F(BrokerTest, ProduceThenFetchReturnsTheSameBytesWithAssignedOffsets) {
+  ASSERT_EQ(create("t", 1).topics[0].error_code, 0);
+  auto first = batch_of({"a", "b", "c"}, 1000);
+  auto second = batch_of({"d"}, 2000);
+  auto r1 = produce("t", 0, first);
+  auto r2 = produce("t", 0, second);
+  ASSERT_EQ(r1.responses[0].partition_responses[0].error_code, 0);
+  EXPECT_EQ(r1.responses[0].partition_responses[0].base_offset, 0);
+  EXPECT_EQ(r2.responses[0].partition_responses[0].base_offset, 3);
+
+  auto fetched = fetch("t", 0, 0);
+  const auto& data = fetched.responses[0].partitions[0];
+  EXPECT_EQ(data.error_code, 0);
+  EXPECT_EQ(data.high_watermark, 4);
+  EXPECT_EQ(data.last_stable_offset, 4);
+  std::vector<uint8_t> expected = first;
+  records::set_base_offset(expected, 0);
+  std::vector<uint8_t> expected_second = second;
+  records::set_base_offset(expected_second, 3);
+  expected.insert(expected.end(), expected_second.begin(), expected_second.end());
+  // Only the base offset differs from what the producer sent (it sent 0).
+  ASSERT_EQ(data.records.bytes.size(), expected.size());
+  EXPECT_TRUE(std::equal(expected.begin(), expected.end(), data.records.bytes.begin()));
+
+  EXPECT_EQ(fetch("t", 0, 99).responses[0].partitions[0].error_code,
+            to_wire(ErrorCode::kOffsetOutOfRange));
+  EXPECT_EQ(fetch("missing", 0, 0).responses[0].partitions[0].error_code,
+            to_wire(ErrorCode::kUnknownTopicOrPartition));
+}
+
+TEST_F(BrokerTest, ProduceRejectsCorruptBatchesAndStoresNothing) {
+  ASSERT_EQ(create("t", 1).topics[0].error_code, 0);
+  auto batch = batch_of({"x"}, 1000);
+  batch.back() ^= 0xff;  // breaks the CRC
+  auto response = produce("t", 0, batch);
+  EXPECT_EQ(response.responses[0].partition_responses[0].error_code,
+            to_wire(ErrorCode::kCorruptMessage));
+  EXPECT_EQ(fetch("t", 0, 0).responses[0].partitions[0].high_watermark, 0);
+  auto good = batch_of({"y"}, 1000);
+  EXPECT_EQ(produce("t", 7, good).responses[0].partition_responses[0].error_code,
+            to_wire(ErrorCode::kUnknownTopicOrPartition));
+  EXPECT_EQ(produce("t", 0, good, 2).responses[0].partition_responses[0].error_code,
+            to_wire(ErrorCode::kInvalidRequiredAcks));
+}
+
+TEST_F(BrokerTest, MinInsyncReplicasAboveOneRefusesAcksAll) {
+  ASSERT_EQ(create("t", 1, {{"min.insync.replicas", "2"}}).topics[0].error_code, 0);
+  auto batch = batch_of({"x"}, 1000);
+  EXPECT_EQ(produce("t", 0, batch).responses[0].partition_responses[0].error_code,
+            to_wire(ErrorCode::kNotEnoughReplicas));
+  auto again = batch_of({"x"}, 1000);
+  EXPECT_EQ(produce("t", 0, again, 1).responses[0].partition_responses[0].error_code, 0);
+}
+
+TEST_F(BrokerTest, AcksZeroGetsNoResponse) {
+  ASSERT_EQ(create("t", 1).topics[0].error_code, 0);
+  auto batch = batch_of({"x"}, 1000);
+  p::ProduceRequest request;
+  request.acks = 0;
+  request.timeout_ms = 1000;
+  p::ProduceRequest::TopicProduceData data;
+  data.name = "t";
+  p::ProduceRequest::PartitionProduceData part;
+  part.index = 0;
+  part.records = p::Records::from_bytes(batch);
+  data.partition_data.push_back(part);
+  request.topic_data.push_back(data);
+  EXPECT_EQ(send(frame_of(0, 7, request)).kind, net::HandlerResult::Kind::kNoResponse);
+}
+
+TEST_F(BrokerTest, ListOffsetsAndDeleteRecords) {
+  ASSERT_EQ(create("t", 1).topics[0].error_code, 0);
+  auto b1 = batch_of({"a", "b"}, 1000);
+  auto b2 = batch_of({"c", "d"}, 5000);
+  produce("t", 0, b1);
+  produce("t", 0, b2);
+  auto list = [&](int64_t timestamp) {
+    p::ListOffsetsRequest request;
+    request.replica_id = -1;
+    p::ListOffsetsRequest::ListOffsetsTopic t;
+    t.name = "t";
+    p::ListOffsetsRequest::ListOffsetsPartition part;
+    part.partition_index = 0;
+    part.timestamp = timestamp;
+    t.partitions.push_back(part);
+    request.topics.push_back(t);
+    return call<p::ListOffsetsResponse>(request, 7).topics[0].partitions[0];
+  };
+  EXPECT_EQ(list(-2).offset, 0);
+  EXPECT_EQ(list(-1).offset, 4);
+  EXPECT_EQ(list(4000).offset, 2);
+  EXPECT_EQ(list(9000).offset, -1);
+  EXPECT_EQ(list(-3).timestamp, 5000);
+
+  p::DeleteRecordsRequest request;
+  p::DeleteRecordsRequest::DeleteRecordsTopic t;
+  t.name = "t";
+  p::DeleteRecordsRequest::DeleteRecordsPartition part;
+  part.partition_index = 0;
+  part.offset = 2;
+  t.partitions.push_back(part);
+  request.topics.push_back(t);
+  auto deleted = call<p::DeleteRecordsResponse>(request, 2);
+  EXPECT_EQ(deleted.topics[0].partitions[0].error_code, 0);
+  EXPECT_EQ(deleted.topics[0].partitions[0].low_watermark, 2);
+  EXPECT_EQ(list(-2).offset, 2);
+  EXPECT_EQ(fetch("t", 0, 0).responses[0].partitions[0].error_code,
+            to_wire(ErrorCode::kOffsetOutOfRange));
+  request.topics[0].partitions[0].offset = 99;
+  EXPECT_EQ(call<p::DeleteRecordsResponse>(request, 2).topics[0].partitions[0].error_code,
+            to_wire(ErrorCode::kOffsetOutOfRange));
+}
+
+TEST_F(BrokerTest, LongPollingFetchIsWokenByProduce) {
+  ASSERT_EQ(create("t", 1).topics[0].error_code, 0);
+  auto waiting = std::async(std::launch::async, [&] { return fetch("t", 0, 0, 30000, 1); });
+  // Give the fetch time to register its waiter; correctness does not depend on it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto batch = batch_of({"wake"}, 1000);
+  produce("t", 0, batch);
+  ASSERT_EQ(waiting.wait_for(std::chrono::seconds(20)), std::future_status::ready)
+      << "the fetch was not woken by the produce";
+  EXPECT_EQ(waiting.get().responses[0].partitions[0].high_watermark, 1);
+}
+
+TEST_F(BrokerTest, TopicsAndDataSurviveARestart) {
+  ASSERT_EQ(create("t", 2).topics[0].error_code, 0);
+  auto batch = batch_of({"persisted"}, 1000);
+  produce("t", 1, batch);
+  stop();
+  start();
+  auto fetched = fetch("t", 1, 0);
+  EXPECT_EQ(fetched.responses[0].partitions[0].high_watermark, 1);
+  EXPECT_GT(fetched.responses[0].partitions[0].records.bytes.size(), 0u);
+}
+
+}  // namespace
+}  // namespace fjord::broker
