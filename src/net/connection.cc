@@ -30,6 +30,7 @@ using asio::use_awaitable;
 namespace {
 constexpr auto kAwaitTuple = asio::as_tuple(use_awaitable);
 constexpr size_t kSizeFieldBytes = 4;
+constexpr size_t kDirectReadChunkBytes = 1 << 20;
 }  // namespace
 
 Connection::Connection(std::shared_ptr<ServerState> state, asio::ip::tcp::socket socket,
@@ -145,18 +146,22 @@ awaitable<std::optional<std::vector<uint8_t>>> Connection::read_frame() {
     close();
     co_return std::nullopt;
   }
-  std::vector<uint8_t> frame(static_cast<size_t>(size));
-  size_t have = std::min(frame.size(), read_end_ - read_begin_);
-  std::memcpy(frame.data(), read_buffer_.data() + read_begin_, have);
+  const size_t frame_bytes = static_cast<size_t>(size);
+  std::vector<uint8_t> frame;
+  // Address space only: pages are touched as the bytes arrive, so a size field
+  // alone does not make the broker commit memory.
+  frame.reserve(frame_bytes);
+  size_t have = std::min(frame_bytes, read_end_ - read_begin_);
+  frame.assign(read_buffer_.data() + read_begin_, read_buffer_.data() + read_begin_ + have);
   read_begin_ += have;
-  size_t missing = frame.size() - have;
+  size_t missing = frame_bytes - have;
   if (missing == 0) {
     co_return frame;
   }
   // The read-ahead buffer is empty now. A big rest goes straight into the
   // frame; a small one through the buffer, which also reads ahead the next frames.
   if (missing > read_buffer_.size() / 2) {
-    bool read = co_await read_into_frame(frame.data() + have, missing);
+    bool read = co_await read_rest_of_frame(frame, frame_bytes);
     if (!read) {
       co_return std::nullopt;
     }
@@ -166,9 +171,26 @@ awaitable<std::optional<std::vector<uint8_t>>> Connection::read_frame() {
   if (!buffered) {
     co_return std::nullopt;
   }
-  std::memcpy(frame.data() + have, read_buffer_.data() + read_begin_, missing);
+  frame.insert(frame.end(), read_buffer_.data() + read_begin_,
+               read_buffer_.data() + read_begin_ + missing);
   read_begin_ += missing;
   co_return frame;
+}
+
+// Reads straight into `frame` until it holds `frame_bytes`, growing it a chunk
+// at a time.
+awaitable<bool> Connection::read_rest_of_frame(std::vector<uint8_t>& frame, size_t frame_bytes) {
+  while (frame.size() < frame_bytes) {
+    size_t old_size = frame.size();
+    frame.resize(std::min(frame_bytes, old_size + kDirectReadChunkBytes));
+    auto [ec, n] = co_await asio::async_read(
+        socket_, asio::buffer(frame.data() + old_size, frame.size() - old_size),
+        asio::bind_cancellation_slot(read_cancel_.slot(), kAwaitTuple));
+    if (!note_read_result(ec)) {
+      co_return false;
+    }
+  }
+  co_return true;
 }
 
 awaitable<bool> Connection::buffer_at_least(size_t bytes) {
@@ -187,13 +209,6 @@ awaitable<bool> Connection::buffer_at_least(size_t bytes) {
     }
   }
   co_return true;
-}
-
-awaitable<bool> Connection::read_into_frame(uint8_t* data, size_t bytes) {
-  auto [ec, n] = co_await asio::async_read(
-      socket_, asio::buffer(data, bytes),
-      asio::bind_cancellation_slot(read_cancel_.slot(), kAwaitTuple));
-  co_return note_read_result(ec);
 }
 
 bool Connection::note_read_result(const boost::system::error_code& ec) {

@@ -56,7 +56,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool admission_open() const;
   boost::asio::awaitable<std::optional<std::vector<uint8_t>>> read_frame();
   boost::asio::awaitable<bool> buffer_at_least(size_t bytes);
-  boost::asio::awaitable<bool> read_into_frame(uint8_t* data, size_t bytes);
+  boost::asio::awaitable<bool> read_rest_of_frame(std::vector<uint8_t>& frame, size_t frame_bytes);
   bool note_read_result(const boost::system::error_code& ec);
   void admit(std::vector<uint8_t> frame);
   void stop_reading();

@@ -153,7 +153,7 @@ TEST_F(ServerTest, FramesLargerThanTheReadBufferArriveWhole) {
   start_server(config);
   TestClient client(port());
   std::vector<std::string> frames;
-  for (size_t size : {1u, 20u, 31u, 33u, 63u, 64u, 65u, 1000u, 1u << 20, 5u}) {
+  for (size_t size : {1u, 20u, 31u, 33u, 63u, 64u, 65u, 1000u, 1u << 20, (3u << 20) + 7, 5u}) {
     std::string frame = "e";
     for (size_t i = 1; i < size; ++i) frame.push_back(static_cast<char>('a' + i % 26));
     frames.push_back(frame);
