@@ -78,7 +78,7 @@ void Connection::begin_drain() {
 
 void Connection::stop_reading() {
   read_cancel_.emit(asio::cancellation_type::terminal);
-  reader_wake_.cancel();
+  reader_wake_.notify();
 }
 
 void Connection::close() {
@@ -87,8 +87,8 @@ void Connection::close() {
   closed_ = true;
   boost::system::error_code ignored;
   socket_.close(ignored);  // aborts the pending read, write and wait
-  reader_wake_.cancel();
-  writer_wake_.cancel();
+  reader_wake_.notify();
+  writer_wake_.notify();
   idle_timer_.cancel();
   state_->connections[info_.shard].erase(info_.id);
   state_->remove_open();
@@ -101,11 +101,6 @@ void Connection::close_gracefully() {
   close();
 }
 
-awaitable<void> Connection::wait_for_wake(asio::steady_timer& event) {
-  event.expires_at(asio::steady_timer::time_point::max());
-  co_await event.async_wait(kAwaitTuple);  // ends when cancelled
-}
-
 // ---- Reader -----------------------------------------------------------------
 
 bool Connection::keep_reading() const {
@@ -113,14 +108,15 @@ bool Connection::keep_reading() const {
 }
 
 bool Connection::admission_open() const {
-  return slots_.size() < state_->config.max_in_flight_requests &&
-         in_flight_bytes_ < state_->config.max_in_flight_bytes;
+  // One request is always admitted, whatever the limits say.
+  return slots_.empty() || (slots_.size() < state_->config.max_in_flight_requests &&
+                            in_flight_bytes_ < state_->config.max_in_flight_bytes);
 }
 
 awaitable<void> Connection::read_loop() {
   while (keep_reading()) {
     if (!admission_open()) {  // back-pressure: the peer's sends fill its socket buffer
-      co_await wait_for_wake(reader_wake_);
+      co_await reader_wake_.wait();
       continue;
     }
     auto frame = co_await read_frame();
@@ -130,7 +126,7 @@ awaitable<void> Connection::read_loop() {
     admit(std::move(*frame));
   }
   reading_stopped_ = true;
-  writer_wake_.cancel();  // the writer closes once the last response is out
+  writer_wake_.notify();  // the writer closes once the last response is out
 }
 
 awaitable<std::optional<std::vector<uint8_t>>> Connection::read_frame() {
@@ -265,8 +261,8 @@ void Connection::complete(uint64_t seq, HandlerResult result) {
     close_requested_ = true;
     stop_reading();
   }
-  reader_wake_.cancel();
-  writer_wake_.cancel();
+  reader_wake_.notify();
+  writer_wake_.notify();
 }
 
 // ---- Writer -------------------------------------------------------------------
@@ -287,7 +283,7 @@ awaitable<void> Connection::write_loop() {
       close_gracefully();
       break;
     }
-    co_await wait_for_wake(writer_wake_);
+    co_await writer_wake_.wait();
   }
   pending_writes_.clear();
   slots_.clear();  // releases responses (and the files they pin) of a closed connection
@@ -321,7 +317,7 @@ awaitable<bool> Connection::write_ready_slots() {
   }
   slots_.erase(slots_.begin(), slots_.begin() + static_cast<ptrdiff_t>(count));
   head_seq_ += count;
-  reader_wake_.cancel();  // request slots were freed
+  reader_wake_.notify();  // request slots were freed
   if (close_after) close_gracefully();
   co_return true;
 }

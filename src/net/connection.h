@@ -23,6 +23,7 @@
 #include <optional>
 #include <vector>
 
+#include "net/event.h"
 #include "net/request_handler.h"
 #include "net/server_state.h"
 
@@ -78,7 +79,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::awaitable<void> idle_watchdog();
   void note_activity() { last_activity_ = std::chrono::steady_clock::now(); }
 
-  static boost::asio::awaitable<void> wait_for_wake(boost::asio::steady_timer& event);
   void spawn(boost::asio::awaitable<void> coroutine, const char* name);
 
   const std::shared_ptr<ServerState> state_;
@@ -102,8 +102,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   std::vector<boost::asio::const_buffer> pending_writes_;  // memory parts not yet written
 
-  boost::asio::steady_timer reader_wake_;  // an event: cancel() wakes the waiting reader
-  boost::asio::steady_timer writer_wake_;  // likewise for the writer
+  Event reader_wake_;  // admission may have opened, or reading should stop
+  Event writer_wake_;  // a response may be ready, or the reader has stopped
   boost::asio::steady_timer idle_timer_;
   std::chrono::steady_clock::time_point last_activity_;
 };
