@@ -96,8 +96,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t read_end_ = 0;
   boost::asio::cancellation_signal read_cancel_;  // cancels only the pending read
 
-  std::deque<Slot> slots_;  // in arrival order; references stay valid on push_back
-  uint64_t head_seq_ = 0;   // sequence number of slots_.front()
+  std::deque<Slot> slots_;      // in arrival order; references stay valid on push_back
+  uint64_t head_seq_ = 0;       // sequence number of slots_.front()
   size_t in_flight_bytes_ = 0;  // request bytes whose handler call is running
 
   std::vector<boost::asio::const_buffer> pending_writes_;  // memory parts not yet written

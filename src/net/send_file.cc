@@ -29,8 +29,8 @@ asio::awaitable<Status> send_file_range(asio::ip::tcp::socket& socket, const Fil
     if (!socket.is_open()) {
       co_return Status(ErrorCode::kUnknownServerError, "socket closed");
     }
-    ssize_t sent = ::sendfile(socket.native_handle(), range.fd, &offset,
-                              std::min(left, kMaxChunkBytes));
+    ssize_t sent =
+        ::sendfile(socket.native_handle(), range.fd, &offset, std::min(left, kMaxChunkBytes));
     if (sent > 0) {
       left -= static_cast<size_t>(sent);
       sent_bytes.fetch_add(static_cast<uint64_t>(sent), std::memory_order_relaxed);

@@ -172,7 +172,8 @@ void Server::shutdown(int64_t drain_timeout_ms) {
   for (unsigned shard = 0; shard < state.pool.count(); ++shard) {
     bool own = static_cast<int>(shard) == caller_shard;
     run_on_shard(state.pool, shard, [&] {
-      for_each_connection(state, shard, [own](Connection& c) { own ? c.close() : c.begin_drain(); });
+      for_each_connection(state, shard,
+                          [own](Connection& c) { own ? c.close() : c.begin_drain(); });
     });
   }
   if (!state.wait_all_closed(deadline)) {

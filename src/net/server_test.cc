@@ -6,13 +6,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
 #include <cstdlib>
 #include <cstring>
 #include <future>
 #include <memory>
 #include <random>
 #include <string>
-#include <boost/asio/post.hpp>
 #include <thread>
 #include <vector>
 
