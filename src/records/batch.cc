@@ -1,7 +1,7 @@
 #include "records/batch.h"
 
-#include "records/crc32c.h"
 #include "common/endian.h"
+#include "records/crc32c.h"
 
 namespace fjord::records {
 

@@ -100,9 +100,9 @@ Status BatchBuilder::append_encoded(int32_t offset_delta, int64_t timestamp_ms, 
   const size_t used = records_.size() - kBatchHeaderSize;
   if (body > INT32_MAX || total > options_.max_records_bytes - used ||
       used + total > options_.max_records_bytes) {
-    return Error{ErrorCode::kMessageTooLarge,
-                 "record batch would exceed " + std::to_string(options_.max_records_bytes) +
-                     " bytes"};
+    return Error{
+        ErrorCode::kMessageTooLarge,
+        "record batch would exceed " + std::to_string(options_.max_records_bytes) + " bytes"};
   }
   const size_t at = records_.size();
   records_.resize(at + total);

@@ -25,6 +25,11 @@ NullableBytes nullable(const std::optional<std::string>& s) {
   return as_bytes(*s);
 }
 
+std::string codec_name(const testing::TestParamInfo<Compression>& info) {
+  constexpr const char* kNames[] = {"none", "gzip", "snappy", "lz4", "zstd"};
+  return kNames[static_cast<int>(info.param)];
+}
+
 class BuilderRoundTrip : public testing::TestWithParam<Compression> {};
 
 TEST_P(BuilderRoundTrip, BuildValidateIterate) {
@@ -93,8 +98,8 @@ TEST_P(BuilderRoundTrip, BuildValidateIterate) {
       EXPECT_EQ(as_string(header.key), want.headers[h].first);
       EXPECT_EQ(header.value.has_value(), want.headers[h].second.has_value());
       if (header.value) {
-      EXPECT_EQ(as_string(*header.value), *want.headers[h].second);
-    }
+        EXPECT_EQ(as_string(*header.value), *want.headers[h].second);
+      }
       ++h;
     }
     EXPECT_EQ(h, want.headers.size());
@@ -104,7 +109,7 @@ TEST_P(BuilderRoundTrip, BuildValidateIterate) {
   EXPECT_EQ(*count, 5);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllCodecs, BuilderRoundTrip, testing::ValuesIn(kCodecs));
+INSTANTIATE_TEST_SUITE_P(AllCodecs, BuilderRoundTrip, testing::ValuesIn(kCodecs), codec_name);
 
 TEST(BatchBuilder, CompactionRewriteKeepsOffsetsAndLastOffsetDelta) {
   BatchBuilder original;

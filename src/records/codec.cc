@@ -6,8 +6,8 @@
 #include <zstd.h>
 
 #include <algorithm>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -141,8 +141,8 @@ Status unlz4(std::span<const uint8_t> in, size_t limit, std::vector<uint8_t>& ou
   while ((pos < in.size() || hint != 0) && grow_output(out, used, limit)) {
     size_t out_bytes = out.size() - used;
     size_t in_bytes = in.size() - pos;
-    hint = LZ4F_decompress(dctx, out.data() + used, &out_bytes, in.data() + pos, &in_bytes,
-                           nullptr);
+    hint =
+        LZ4F_decompress(dctx, out.data() + used, &out_bytes, in.data() + pos, &in_bytes, nullptr);
     if (LZ4F_isError(hint)) {
       status = corrupt("lz4", LZ4F_getErrorName(hint));
       break;
@@ -255,8 +255,8 @@ Status zstd_append(std::span<const uint8_t> in, std::vector<uint8_t>& out) {
 
 bool is_known_codec(int codec_id) { return codec_id >= 0 && codec_id <= 4; }
 
-Status decompress_into(Compression codec, std::span<const uint8_t> input,
-                       size_t max_output_bytes, std::vector<uint8_t>& out) {
+Status decompress_into(Compression codec, std::span<const uint8_t> input, size_t max_output_bytes,
+                       std::vector<uint8_t>& out) {
   switch (codec) {
     case Compression::kNone:
       if (input.size() > max_output_bytes) return too_large(max_output_bytes);

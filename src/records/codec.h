@@ -20,8 +20,8 @@ Result<std::vector<uint8_t>> decompress(Compression codec, std::span<const uint8
                                         size_t max_output_bytes);
 
 // Like decompress(), but replaces the contents of `out`, reusing its capacity.
-Status decompress_into(Compression codec, std::span<const uint8_t> input,
-                       size_t max_output_bytes, std::vector<uint8_t>& out);
+Status decompress_into(Compression codec, std::span<const uint8_t> input, size_t max_output_bytes,
+                       std::vector<uint8_t>& out);
 
 // Compresses `input` into a new buffer. kNone copies. Errors: kCorruptMessage
 // for an unknown codec, kUnknownServerError if the library fails.

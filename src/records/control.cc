@@ -4,8 +4,8 @@
 
 namespace fjord::records {
 namespace {
-constexpr size_t kControlKeyBytes = 4;     // version int16 + type int16
-constexpr size_t kEndTxnValueBytes = 6;    // version int16 + coordinatorEpoch int32
+constexpr size_t kControlKeyBytes = 4;   // version int16 + type int16
+constexpr size_t kEndTxnValueBytes = 6;  // version int16 + coordinatorEpoch int32
 }  // namespace
 
 std::optional<ControlType> control_type(const Record& record) {
@@ -35,8 +35,8 @@ Result<std::span<const uint8_t>> build_end_txn_marker(BatchBuilder& builder, int
   builder.reset(options);
   uint8_t key[kControlKeyBytes];
   store_be<int16_t>(key, 0);
-  store_be<int16_t>(key + 2, static_cast<int16_t>(marker.commit ? ControlType::kCommit
-                                                                : ControlType::kAbort));
+  store_be<int16_t>(
+      key + 2, static_cast<int16_t>(marker.commit ? ControlType::kCommit : ControlType::kAbort));
   uint8_t value[kEndTxnValueBytes];
   store_be<int16_t>(value, 0);
   store_be<int32_t>(value + 2, marker.coordinator_epoch);

@@ -39,8 +39,19 @@ TEST(Crc32c, MatchesOneChainAndBitwiseOnRandomSizesAndAlignments) {
   std::vector<uint8_t> buffer(3 * 8192 * 3 + 4096);
   for (auto& b : buffer) b = static_cast<uint8_t>(rng());
   // Sizes around the interleaving thresholds, plus random ones.
-  std::vector<size_t> sizes = {0, 1, 7, 8, 255, 767, 768, 769, 3 * 256 * 2 + 5,
-                               3 * 8192 - 1, 3 * 8192, 3 * 8192 + 1, 3 * 8192 * 2 + 777};
+  std::vector<size_t> sizes = {0,
+                               1,
+                               7,
+                               8,
+                               255,
+                               767,
+                               768,
+                               769,
+                               3 * 256 * 2 + 5,
+                               3 * 8192 - 1,
+                               3 * 8192,
+                               3 * 8192 + 1,
+                               3 * 8192 * 2 + 777};
   for (int i = 0; i < 200; ++i) sizes.push_back(rng() % (buffer.size() - 16));
   for (size_t size : sizes) {
     const size_t offset = rng() % 16;

@@ -162,10 +162,9 @@ Result<Bytes> records_section(Bytes batch, std::vector<uint8_t>& scratch,
 
 namespace detail {
 Status records_count_mismatch(int32_t declared, int32_t found, size_t leftover_bytes) {
-  return invalid("batch declares " + std::to_string(declared) + " records but holds " +
-                 std::to_string(found) + (leftover_bytes ? " and " + std::to_string(leftover_bytes) +
-                                                             " bytes more"
-                                                       : std::string()));
+  return invalid(
+      "batch declares " + std::to_string(declared) + " records but holds " + std::to_string(found) +
+      (leftover_bytes ? " and " + std::to_string(leftover_bytes) + " bytes more" : std::string()));
 }
 }  // namespace detail
 

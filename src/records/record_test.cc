@@ -70,15 +70,17 @@ std::vector<uint8_t> body_of(std::initializer_list<std::vector<uint8_t>> parts) 
 }
 
 TEST(ParseRecord, ReadsAllFieldsAndHeaders) {
+  // clang-format off
   const std::vector<uint8_t> body = body_of({
-      {0},                            // attributes
-      encode_varints({-5, 3}),        // timestampDelta, offsetDelta
-      encode_varints({1}), {'k'},     // key
-      encode_varints({-1}),           // null value
-      encode_varints({2}),            // two headers
-      encode_varints({2}), {'h', '1'}, encode_varints({0}),   // empty value
-      encode_varints({1}), {'x'}, encode_varints({-1}),      // null value
+      {0},                                                    // attributes
+      encode_varints({-5, 3}),                                // timestampDelta, offsetDelta
+      encode_varints({1}), {'k'},                             // key
+      encode_varints({-1}),                                   // null value
+      encode_varints({2}),                                    // two headers:
+      encode_varints({2}), {'h', '1'}, encode_varints({0}),   //   "h1", empty value
+      encode_varints({1}), {'x'}, encode_varints({-1}),       //   "x", null value
   });
+  // clang-format on
   const auto bytes = raw_record(body);
   auto record = parse_record(bytes);
   ASSERT_TRUE(record.ok()) << record.error().message;
@@ -128,10 +130,11 @@ TEST(ParseRecord, RejectsMalformedRecords) {
   EXPECT_FALSE(parse_record(raw_record(body_of({{0}, encode_varints({0, 0, -1, -1, -1})}))).ok());
   EXPECT_FALSE(
       parse_record(raw_record(body_of({{0}, encode_varints({0, 0, -1, -1, 1, -1, -1})}))).ok());
-  EXPECT_FALSE(parse_record(
-                   raw_record(body_of({{0}, encode_varints({0, 0, -1, -1, 1, 1}), {'k'},
-                                       encode_varints({50}), {'v'}})))
-                   .ok());
+  EXPECT_FALSE(
+      parse_record(
+          raw_record(body_of(
+              {{0}, encode_varints({0, 0, -1, -1, 1, 1}), {'k'}, encode_varints({50}), {'v'}})))
+          .ok());
   // Huge key length (fits int32, exceeds the data).
   EXPECT_FALSE(
       parse_record(raw_record(body_of({{0}, encode_varints({0, 0, INT32_MAX, -1, 0})}))).ok());
@@ -205,8 +208,7 @@ TEST(RecordsSection, DecompressesIntoScratchWithinTheLimit) {
   EXPECT_EQ(section->data(), scratch.data());
   EXPECT_GT(section->size(), value.size());
   EXPECT_EQ(records_section(*batch, scratch, 1000).code(), ErrorCode::kMessageTooLarge);
-  EXPECT_EQ(records_section(batch->first(40), scratch, 1 << 20).code(),
-            ErrorCode::kCorruptMessage);
+  EXPECT_EQ(records_section(batch->first(40), scratch, 1 << 20).code(), ErrorCode::kCorruptMessage);
 }
 
 }  // namespace

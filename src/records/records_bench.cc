@@ -88,8 +88,8 @@ void BM_IterateRecords(benchmark::State& state) {
   std::vector<uint8_t> scratch;
   for (auto _ : state) {
     size_t sum = 0;
-    auto count = for_each_record(batch, scratch, 1 << 24,
-                                 [&](const Record& r) { sum += r.value->size(); });
+    auto count =
+        for_each_record(batch, scratch, 1 << 24, [&](const Record& r) { sum += r.value->size(); });
     benchmark::DoNotOptimize(sum);
     benchmark::DoNotOptimize(count.ok());
   }

@@ -33,9 +33,9 @@ Result<BatchHeader> check_framing(std::span<const uint8_t> rest, const Validatio
   const size_t size_bytes = static_cast<size_t>(batch_length) + kBatchLengthPrefix;
   if (size_bytes > rest.size()) return corrupt("truncated record batch");
   if (size_bytes > limits.max_message_bytes) {
-    return Error{ErrorCode::kMessageTooLarge,
-                 "record batch of " + std::to_string(size_bytes) +
-                     " bytes exceeds max.message.bytes " + std::to_string(limits.max_message_bytes)};
+    return Error{ErrorCode::kMessageTooLarge, "record batch of " + std::to_string(size_bytes) +
+                                                  " bytes exceeds max.message.bytes " +
+                                                  std::to_string(limits.max_message_bytes)};
   }
   return check_batch_framing(rest.first(size_bytes));
 }
@@ -58,7 +58,8 @@ Status check_header(const BatchHeader& h, const ValidationLimits& limits) {
   }
   if (h.attributes & kUnusedAttributeBits) return invalid("record batch attribute bits 7-15 set");
   if (!is_known_codec(h.attributes & attr::kCompressionMask)) {
-    return invalid("unknown compression codec " + std::to_string(h.attributes & attr::kCompressionMask));
+    return invalid("unknown compression codec " +
+                   std::to_string(h.attributes & attr::kCompressionMask));
   }
   if (h.records_count <= 0) {
     return invalid("invalid record count " + std::to_string(h.records_count));
@@ -93,8 +94,8 @@ Status check_records(std::span<const uint8_t> batch, const ValidationLimits& lim
   int32_t delta_of_max = 0;
   auto on_record = [&](const Record& record) -> Status {
     if (record.offset_delta != expected_delta) {
-      return invalid("record offset delta " + std::to_string(record.offset_delta) +
-                     " where " + std::to_string(expected_delta) + " was expected");
+      return invalid("record offset delta " + std::to_string(record.offset_delta) + " where " +
+                     std::to_string(expected_delta) + " was expected");
     }
     // Wrapping add, as in Java: a hostile delta must not be undefined behaviour.
     const auto timestamp = static_cast<int64_t>(static_cast<uint64_t>(base_timestamp) +
@@ -147,7 +148,8 @@ Result<ValidatedBatches> validate_produce_records(std::span<const uint8_t> recor
     batch.position_bytes = position;
     batch.size_bytes = header->size_bytes();
     if (Status s = check_header(batch.header, limits); !s) return s.error();
-    if (Status s = check_records(records.subspan(position, batch.size_bytes), limits, scratch, batch);
+    if (Status s =
+            check_records(records.subspan(position, batch.size_bytes), limits, scratch, batch);
         !s) {
       return s.error();
     }

@@ -137,14 +137,18 @@ TEST(Validate, HeaderFieldChecks) {
       {"count 0", [](auto& b) { store_be<int32_t>(b.data() + 57, 0); }, ErrorCode::kInvalidRecord},
       {"count negative", [](auto& b) { store_be<int32_t>(b.data() + 57, -3); },
        ErrorCode::kInvalidRecord},
-      {"count above records", [](auto& b) {
+      {"count above records",
+       [](auto& b) {
          store_be<int32_t>(b.data() + 57, 4);
          store_be<int32_t>(b.data() + 23, 3);
-       }, ErrorCode::kInvalidRecord},
-      {"count below records", [](auto& b) {
+       },
+       ErrorCode::kInvalidRecord},
+      {"count below records",
+       [](auto& b) {
          store_be<int32_t>(b.data() + 57, 2);
          store_be<int32_t>(b.data() + 23, 1);
-       }, ErrorCode::kInvalidRecord},
+       },
+       ErrorCode::kInvalidRecord},
       {"last offset delta", [](auto& b) { store_be<int32_t>(b.data() + 23, 5); },
        ErrorCode::kInvalidRecord},
       {"control", [](auto& b) { store_be<int16_t>(b.data() + 21, attr::kControl); },
