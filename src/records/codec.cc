@@ -42,7 +42,8 @@ bool grow_output(std::vector<uint8_t>& out, size_t used, size_t limit) {
   if (used < out.size()) return true;
   const size_t cap = limit == SIZE_MAX ? limit : limit + 1;
   if (used >= cap) return false;
-  const size_t want = std::max(kInitialOutputBytes, out.size() * 2);
+  // A reused scratch buffer keeps its capacity: use all of it before doubling.
+  const size_t want = std::max({kInitialOutputBytes, out.size() * 2, out.capacity()});
   out.resize(std::min(want, cap));
   return true;
 }
@@ -55,6 +56,8 @@ Status finish_output(Status status, std::vector<uint8_t>& out, size_t used, size
 }
 
 Status gunzip(std::span<const uint8_t> in, size_t limit, std::vector<uint8_t>& out) {
+  // Record batches are below 2 GiB; zlib's input counter is 32 bits.
+  if (in.size() > UINT32_MAX) return corrupt("gzip", "input too large");
   z_stream zs{};
   // 15 + 32: accept gzip or zlib headers, detected automatically.
   if (inflateInit2(&zs, 15 + 32) != Z_OK) return corrupt("gzip", "inflateInit2");
@@ -63,10 +66,12 @@ Status gunzip(std::span<const uint8_t> in, size_t limit, std::vector<uint8_t>& o
   size_t used = 0;
   Status status;
   while (grow_output(out, used, limit)) {
+    // zlib counts in 32 bits: offer at most 1 GiB of output per call.
+    const auto room = static_cast<uInt>(std::min<size_t>(out.size() - used, size_t{1} << 30));
     zs.next_out = out.data() + used;
-    zs.avail_out = static_cast<uInt>(out.size() - used);
+    zs.avail_out = room;
     const int rc = inflate(&zs, Z_NO_FLUSH);
-    used = out.size() - zs.avail_out;
+    used += room - zs.avail_out;
     if (rc == Z_STREAM_END) {
       if (zs.avail_in == 0) break;
       // Concatenated gzip members are one stream (as in Java's GZIPInputStream).
@@ -185,6 +190,9 @@ Status unzstd(std::span<const uint8_t> in, size_t limit, std::vector<uint8_t>& o
 }
 
 Status gzip_append(std::span<const uint8_t> in, std::vector<uint8_t>& out) {
+  if (in.size() > UINT32_MAX) {
+    return Error{ErrorCode::kMessageTooLarge, "gzip input above 4 GiB"};
+  }
   z_stream zs{};
   // 15 + 16: gzip framing. Level 6 is zlib's and the Java client's default trade-off.
   if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
