@@ -39,10 +39,15 @@ commands="$run_dir/commands.txt"
 : >"$commands"
 broker_pid=""
 
+stop_broker() {
+  [ -n "$broker_pid" ] || return 0
+  kill "$broker_pid" 2>/dev/null || true
+  wait "$broker_pid" 2>/dev/null || true
+  broker_pid=""
+}
+
 cleanup() {
-  if [ -n "$broker_pid" ] && kill -0 "$broker_pid" 2>/dev/null; then
-    kill "$broker_pid" && wait "$broker_pid" 2>/dev/null || true
-  fi
+  stop_broker
   rm -rf "$data_dir" "$run_dir/fio"
 }
 trap cleanup EXIT
@@ -167,8 +172,7 @@ run_load produce --message-bytes "$message_bytes" --partitions "$partitions" \
 run_load consume --timeout-s 120
 run_load latency --message-bytes "$message_bytes" --partitions "$partitions" \
   --duration-s "$duration_s" --acks all --rate-mb-s "$latency_rate_mb_s"
-kill "$broker_pid" && wait "$broker_pid" 2>/dev/null || true
-broker_pid=""
+stop_broker
 
 if [ "${SKIP_LIMITS:-0}" != 1 ]; then
   measure_iperf
