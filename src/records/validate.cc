@@ -91,6 +91,7 @@ Status check_records(std::span<const uint8_t> batch, const ValidationLimits& lim
   const int64_t base_timestamp = out.header.base_timestamp;
   int32_t expected_delta = 0;
   int64_t max_timestamp = -1;
+  int64_t min_timestamp = -1;
   int32_t delta_of_max = 0;
   auto on_record = [&](const Record& record) -> Status {
     if (record.offset_delta != expected_delta) {
@@ -100,10 +101,14 @@ Status check_records(std::span<const uint8_t> batch, const ValidationLimits& lim
     // Wrapping add, as in Java: a hostile delta must not be undefined behaviour.
     const auto timestamp = static_cast<int64_t>(static_cast<uint64_t>(base_timestamp) +
                                                 static_cast<uint64_t>(record.timestamp_delta));
+    if (limits.require_keys && !record.key) {
+      return invalid("compacted topics cannot accept records without a key");
+    }
     if (expected_delta == 0 || timestamp > max_timestamp) {
       max_timestamp = timestamp;
       delta_of_max = record.offset_delta;
     }
+    if (expected_delta == 0 || timestamp < min_timestamp) min_timestamp = timestamp;
     ++expected_delta;
     return {};
   };
@@ -113,6 +118,7 @@ Status check_records(std::span<const uint8_t> batch, const ValidationLimits& lim
                                        ? batch.size() - kBatchHeaderSize
                                        : scratch.size();
   out.max_timestamp = max_timestamp;
+  out.min_timestamp = min_timestamp;
   out.offset_delta_of_max_timestamp = delta_of_max;
   out.header_max_timestamp_differs = out.header.max_timestamp != max_timestamp;
   return {};

@@ -27,6 +27,8 @@ struct ValidationLimits {
   bool require_zero_base_offset = true;
   // Clients may not claim LogAppendTime (attribute bit 3); Kafka answers INVALID_TIMESTAMP.
   bool allow_log_append_time = false;
+  // cleanup.policy=compact: Kafka refuses records without a key (INVALID_RECORD).
+  bool require_keys = false;
 };
 
 struct ValidatedBatch {
@@ -39,6 +41,8 @@ struct ValidatedBatch {
   // header's maxTimestamp to this value on append (CreateTime topics).
   int64_t max_timestamp = -1;
   int32_t offset_delta_of_max_timestamp = 0;
+  // Smallest record timestamp, for message.timestamp.difference.max.ms style checks.
+  int64_t min_timestamp = -1;
   bool header_max_timestamp_differs = false;
 
   bool is_control() const { return header.is_control(); }
@@ -68,7 +72,7 @@ struct ValidatedBatches {
 //   kInvalidRecord   no batch, several batches, magic 0/1, baseOffset != 0, bad count
 //                    or lastOffsetDelta, control batch from a client, producerId
 //                    without baseSequence, malformed records, unknown codec, attribute
-//                    bits 7-15 set (InvalidRecordException).
+//                    bits 7-15 set, a null key with require_keys (InvalidRecordException).
 //   kMessageTooLarge batch larger than max_message_bytes or its records larger than
 //                    max_uncompressed_bytes once decompressed (RecordTooLargeException).
 //   kInvalidTimestamp LogAppendTime set by the client.

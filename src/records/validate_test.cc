@@ -227,11 +227,24 @@ TEST(Validate, ReportsMaxTimestampAndHeaderMismatch) {
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->batches[0].max_timestamp, 70);
   EXPECT_EQ(result->batches[0].offset_delta_of_max_timestamp, 1);
+  EXPECT_EQ(result->batches[0].min_timestamp, 50);
   EXPECT_TRUE(result->batches[0].header_max_timestamp_differs);
   set_max_timestamp(batch, 70);
   auto fixed = check_batch_framing(batch);
   ASSERT_TRUE(fixed.ok());
   EXPECT_EQ(fixed->max_timestamp, 70);
+}
+
+TEST(Validate, CompactedTopicsRequireKeys) {
+  auto keyless = make_batch(2);
+  ValidationLimits limits;
+  limits.require_keys = true;
+  EXPECT_EQ(validate_code(keyless, limits), ErrorCode::kInvalidRecord);
+  BatchBuilder builder;
+  ASSERT_TRUE(builder.append(1, as_bytes("k"), std::nullopt).ok());
+  auto keyed = builder.build();
+  ASSERT_TRUE(keyed.ok());
+  EXPECT_EQ(validate_code(*keyed, limits), ErrorCode::kNone);
 }
 
 TEST(Validate, StampLogAppendTime) {
