@@ -115,6 +115,8 @@ Result<Bytes> records_section(Bytes batch, std::vector<uint8_t>& scratch,
 // Status stops the iteration and is returned. Exactly header.records_count records
 // must parse and fill the records section: otherwise kInvalidRecord (after
 // callbacks for the records before the fault). Returns the number of records.
+// The spans in each Record point into `batch` (uncompressed) or `scratch`
+// (compressed): copy what must outlive the next use of `scratch`.
 template <typename Callback>
 Result<int32_t> for_each_record(Bytes batch, std::vector<uint8_t>& scratch,
                                 size_t max_uncompressed_bytes, Callback&& callback);
