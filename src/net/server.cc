@@ -156,7 +156,11 @@ Status Server::start() {
 }
 
 void Server::shutdown(int64_t drain_timeout_ms) {
-  if (!started_ || shut_down_.exchange(true)) return;
+  if (!started_) return;
+  std::call_once(shutdown_once_, [&] { drain_and_close(drain_timeout_ms); });
+}
+
+void Server::drain_and_close(int64_t drain_timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_timeout_ms);
   ServerState& state = *state_;
   state.stopping = true;

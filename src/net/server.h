@@ -10,9 +10,9 @@
 // ends keeps running (its result is dropped).
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 
 #include "common/result.h"
 #include "net/request_handler.h"
@@ -48,17 +48,20 @@ class Server {
   // `drain_timeout_ms`, then closes every connection. Returns when all are
   // closed. Idempotent. Called on a shard's thread, that shard cannot run
   // handlers while the caller waits, so its connections are closed without
-  // draining.
+  // draining. A second concurrent caller waits for the first (not from a shard
+  // thread: the first may be waiting for that shard).
   void shutdown(int64_t drain_timeout_ms = 5000);
 
   size_t connection_count() const;
   ServerStats stats() const;
 
  private:
+  void drain_and_close(int64_t drain_timeout_ms);
+
   std::shared_ptr<detail::ServerState> state_;
   uint16_t port_ = 0;
   bool started_ = false;
-  std::atomic<bool> shut_down_{false};
+  std::once_flag shutdown_once_;  // a concurrent second caller waits for the first
 };
 
 }  // namespace fjord::net

@@ -343,6 +343,32 @@ TEST_F(ServerTest, ShutdownFromAShardThreadReturns) {
   EXPECT_TRUE(client.read_eof());
 }
 
+TEST_F(ServerTest, ConcurrentShutdownsBothReturnAfterTheWork) {
+  start_server();
+  TestClient client(port());
+  ASSERT_TRUE(client.send_frame("eping"));
+  EXPECT_EQ(client.read_frame(), "eping");
+  std::thread first([&] { server_->shutdown(); });
+  std::thread second([&] {
+    server_->shutdown();
+    EXPECT_EQ(server_->connection_count(), 0u);
+  });
+  first.join();
+  second.join();
+  EXPECT_TRUE(client.read_eof());
+}
+
+TEST_F(ServerTest, ZeroInFlightLimitsStillAdmitOneRequestAtATime) {
+  ServerConfig config;
+  config.max_in_flight_requests = 0;
+  config.max_in_flight_bytes = 0;
+  start_server(config);
+  TestClient client(port());
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(client.send_frame(numbered_frame('d', i)));
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(client.read_frame(), numbered_frame('d', i));
+  EXPECT_EQ(handler_.max_running, 1);
+}
+
 TEST_F(ServerTest, ConnectionsAreSpreadEvenlyAcrossShards) {
   constexpr unsigned kShards = 4;
   constexpr int kConnections = 40;
