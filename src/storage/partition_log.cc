@@ -171,8 +171,7 @@ Status PartitionLog::create_active_segment(int64_t base_offset, int64_t now_ms) 
   if (!size.ok()) return size.error();
   if (*size != 0) std::abort();  // a segment at the log end must not exist yet
   segment->set_created_ms(now_ms);
-  auto load = segment->load_indexes(base_offset, config_.index_interval_bytes);
-  if (!load.ok()) return load;
+  segment->start_empty();
   auto dir = File::open_directory(dir_);
   if (!dir.ok()) return dir.error();
   // The new directory entry must be durable before data in it counts as durable.
@@ -583,7 +582,12 @@ Status PartitionLog::install_compaction(std::unique_ptr<CompactionJob> job) {
   for (const auto& out : job->outputs()) {
     auto it = segments_.find(out.base_offset);
     // Retention or DeleteRecords may have removed the segment meanwhile.
-    if (it == segments_.end() || it->second->id() != out.segment_id) continue;
+    if (it == segments_.end() || it->second->id() != out.segment_id) {
+      remove_quietly(out.log_path);
+      remove_quietly(out.index_path);
+      remove_quietly(out.time_index_path);
+      continue;
+    }
     Segment& old = *it->second;
     // Index files first: a crash in between leaves a missing index (rebuilt at
     // open), never an index of the other file.

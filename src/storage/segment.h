@@ -47,6 +47,8 @@ class Segment {
   bool indexes_loaded() const { return indexes_loaded_; }
   Status load_indexes(int64_t end_offset, int32_t index_interval_bytes);
   void unload_indexes();
+  // A new, empty segment: empty indexes in memory, no index files yet.
+  void start_empty() { indexes_loaded_ = true; }
   const OffsetIndex& offset_index() const { return offset_index_; }
   const TimeIndex& time_index() const { return time_index_; }
   bool index_full(int32_t segment_index_bytes) const;
