@@ -1,5 +1,9 @@
 #include "net/connection.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -302,6 +306,13 @@ awaitable<bool> Connection::write_ready_slots() {
     }
     ++count;
   }
+  // With file ranges, the memory parts and ranges go out in separate calls;
+  // corking packs them into full segments instead of one small one each.
+  bool cork = std::any_of(slots_.begin(), slots_.begin() + static_cast<ptrdiff_t>(count),
+                          [](const Slot& slot) { return !slot.result.response.splices.empty(); });
+  if (cork) {
+    set_cork(true);
+  }
   for (size_t i = 0; i < count; ++i) {
     if (slots_[i].result.kind != HandlerResult::Kind::kRespond) {
       continue;
@@ -315,11 +326,19 @@ awaitable<bool> Connection::write_ready_slots() {
   if (!flushed) {
     co_return false;
   }
+  if (cork) {
+    set_cork(false);  // sends the last partial segment now
+  }
   slots_.erase(slots_.begin(), slots_.begin() + static_cast<ptrdiff_t>(count));
   head_seq_ += count;
   reader_wake_.notify();  // request slots were freed
   if (close_after) close_gracefully();
   co_return true;
+}
+
+void Connection::set_cork(bool on) {
+  int value = on ? 1 : 0;
+  ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_CORK, &value, sizeof(value));
 }
 
 // Queues the response's memory parts; file ranges flush the queue and go out

@@ -73,6 +73,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::awaitable<bool> write_ready_slots();
   boost::asio::awaitable<bool> write_response(Slot& slot);
   boost::asio::awaitable<bool> flush_memory();
+  void set_cork(bool on);
   void close_gracefully();
 
   // Idle watchdog.
