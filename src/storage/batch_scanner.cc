@@ -14,7 +14,12 @@ BatchInfo batch_info(const records::BatchHeader& h, uint64_t position) {
 BatchScanner::BatchScanner(const File& file, uint64_t start, uint64_t end, bool verify_crc,
                            size_t chunk_bytes)
     : file_(file), position_(start), end_(end), verify_crc_(verify_crc),
-      chunk_bytes_(chunk_bytes) {}
+      chunk_bytes_(chunk_bytes), buffer_(own_buffer_) {}
+
+BatchScanner::BatchScanner(const File& file, uint64_t start, uint64_t end, bool verify_crc,
+                           size_t chunk_bytes, std::vector<uint8_t>& buffer)
+    : file_(file), position_(start), end_(end), verify_crc_(verify_crc),
+      chunk_bytes_(chunk_bytes), buffer_(buffer) {}
 
 Status BatchScanner::ensure_buffered(uint64_t at, size_t length) {
   if (at >= buffer_start_ && at + length <= buffer_start_ + buffer_length_) return {};

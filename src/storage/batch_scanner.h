@@ -31,6 +31,10 @@ class BatchScanner {
   // checked (recovery); without, only headers are read (trusted data).
   BatchScanner(const File& file, uint64_t start, uint64_t end, bool verify_crc,
                size_t chunk_bytes = 64 * 1024);
+  // The same, reading through a caller's buffer (reused across scans so that hot
+  // paths neither allocate nor touch fresh memory).
+  BatchScanner(const File& file, uint64_t start, uint64_t end, bool verify_crc,
+               size_t chunk_bytes, std::vector<uint8_t>& buffer);
 
   // The next batch; nullopt at `end`. kCorruptMessage when the bytes at
   // position() are not a valid batch (torn or corrupt), kKafkaStorageError on I/O.
@@ -47,7 +51,8 @@ class BatchScanner {
   uint64_t end_;
   bool verify_crc_;
   size_t chunk_bytes_;
-  std::vector<uint8_t> buffer_;
+  std::vector<uint8_t> own_buffer_;
+  std::vector<uint8_t>& buffer_;
   uint64_t buffer_start_ = 0;
   size_t buffer_length_ = 0;
   std::span<const uint8_t> last_batch_;

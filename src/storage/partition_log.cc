@@ -24,6 +24,13 @@ constexpr int64_t kMaxSegmentBytes = INT32_MAX;
 // Closed segments per partition whose log file stays open for reads.
 constexpr size_t kMaxOpenClosedSegments = 2;
 
+// Header scans of reads go through one buffer per thread (a shard), not one per read.
+constexpr size_t kReadScanChunkBytes = 16 * 1024;
+std::vector<uint8_t>& read_scan_buffer() {
+  thread_local std::vector<uint8_t> buffer;
+  return buffer;
+}
+
 bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -334,18 +341,26 @@ Status PartitionLog::read_segment(SegmentMap::const_iterator it, int64_t offset,
   auto file = segment.file();
   if (!file.ok()) return file.error();
   if (std::next(it) != segments_.end()) remember_open_file(it->first);
-  BatchScanner scanner(**file, segment.scan_start_position(offset), segment.size_bytes(),
-                       /*verify_crc=*/false);
+  uint64_t start = segment.scan_start_position(offset);
+  // A consumer reading on from where its last read ended skips the index scan.
+  if (read_cursor_.segment_id == segment.id() && read_cursor_.offset <= offset &&
+      read_cursor_.position > start && read_cursor_.position <= segment.size_bytes()) {
+    start = read_cursor_.position;
+  }
+  BatchScanner scanner(**file, start, segment.size_bytes(), /*verify_crc=*/false,
+                       kReadScanChunkBytes, read_scan_buffer());
   while (true) {
     auto batch = scanner.next();
     if (!batch.ok()) return batch.error();
     if (!*batch) return {};
     const BatchInfo& b = **batch;
     if (b.last_offset < offset) continue;
-    if (b.base_offset >= max_offset_exclusive || (out.bytes > 0 && out.bytes + b.size_bytes > max_bytes)) {
+    if (b.base_offset >= max_offset_exclusive ||
+        (out.bytes > 0 && out.bytes + b.size_bytes > max_bytes)) {
       done = true;
       return {};
     }
+    read_cursor_ = ReadCursor{segment.id(), b.last_offset + 1, b.position + b.size_bytes};
     auto& ranges = out.ranges;
     if (!ranges.empty() && ranges.back().owner == *file &&
         ranges.back().offset + ranges.back().length == b.position &&

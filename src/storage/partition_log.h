@@ -144,6 +144,13 @@ class PartitionLog {
   // Index files and directories that must be fsynced before durable_offset may
   // pass `needed_below` (the offset the write belongs to).
   std::vector<std::pair<int64_t, std::shared_ptr<File>>> pending_sync_;
+  // Where the last read ended: the batch after it starts at `position`.
+  struct ReadCursor {
+    uint64_t segment_id = 0;
+    int64_t offset = 0;
+    uint64_t position = 0;
+  };
+  mutable ReadCursor read_cursor_;
   // Closed segments whose log file is open, oldest first (bounded).
   mutable std::vector<int64_t> open_closed_segments_;
 };
