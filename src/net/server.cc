@@ -33,7 +33,9 @@ std::string peer_name(const tcp::socket& socket) {
   boost::system::error_code ec;
   auto endpoint = socket.remote_endpoint(ec);
   if (ec) return "?";
-  return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  auto address = endpoint.address().to_string();
+  if (endpoint.address().is_v6()) address = "[" + address + "]";
+  return address + ":" + std::to_string(endpoint.port());
 }
 
 // On the connection's shard.
