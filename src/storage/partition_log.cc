@@ -220,11 +220,16 @@ Status PartitionLog::ensure_active_writable() {
   return ensure_indexes(std::prev(segments_.end()));
 }
 
-Status PartitionLog::maybe_roll(uint64_t incoming_bytes, int64_t now_ms) {
+Status PartitionLog::maybe_roll(uint64_t incoming_bytes, int64_t incoming_offsets,
+                                int64_t now_ms) {
   const Segment& segment = active();
   if (segment.size_bytes() == 0) return {};
   const int64_t limit = std::min(config_.segment_bytes, kMaxSegmentBytes);
-  const bool too_big = static_cast<int64_t>(segment.size_bytes() + incoming_bytes) > limit;
+  // Relative offsets in the indexes are u32 as well.
+  const bool too_many_offsets =
+      log_end_offset_ + incoming_offsets - segment.base_offset() > int64_t{UINT32_MAX};
+  const bool too_big = too_many_offsets ||
+                       static_cast<int64_t>(segment.size_bytes() + incoming_bytes) > limit;
   const bool too_old = now_ms - segment.created_ms() >= config_.segment_ms;
   const bool index_full = segment.index_full(config_.segment_index_bytes);
   if (too_big || too_old || index_full) return roll(now_ms);
@@ -269,7 +274,11 @@ Result<AppendResult> PartitionLog::append(std::span<uint8_t> batches, int64_t no
   }
   if (headers.empty()) return Error{ErrorCode::kCorruptMessage, "no record batch"};
   if (auto st = ensure_active_writable(); !st.ok()) return st.error();
-  if (auto st = maybe_roll(batches.size(), now_ms); !st.ok()) return st.error();
+  int64_t incoming_offsets = 0;
+  for (const auto& h : headers) incoming_offsets += int64_t{h.last_offset_delta} + 1;
+  if (auto st = maybe_roll(batches.size(), incoming_offsets, now_ms); !st.ok()) {
+    return st.error();
+  }
 
   AppendResult result{log_end_offset_, 0, config_.log_append_time ? now_ms : -1};
   int64_t next_offset = log_end_offset_;

@@ -110,7 +110,7 @@ class PartitionLog {
   Status recover_from(int64_t recovery_point);
   Status create_active_segment(int64_t base_offset, int64_t now_ms);
   Status ensure_active_writable();
-  Status maybe_roll(uint64_t incoming_bytes, int64_t now_ms);
+  Status maybe_roll(uint64_t incoming_bytes, int64_t incoming_offsets, int64_t now_ms);
   Status roll(int64_t now_ms);
   Segment& active() const { return *segments_.rbegin()->second; }
   // Segment end: the next segment's base, or the log end for the active one.
