@@ -157,7 +157,8 @@ boost::asio::awaitable<p::FetchResponse> Broker::fetch(const RequestContext& con
     if (total >= min_bytes || any_error || std::chrono::steady_clock::now() >= deadline) break;
     const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    if (!co_await wakeup->wait_for(remaining)) break;
+    const bool woken = co_await wakeup->wait_for(remaining);
+    if (!woken) break;
   }
 
   // Apply the response byte limit; the first partition with data is never cut

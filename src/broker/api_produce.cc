@@ -37,7 +37,17 @@ struct ProduceState {
   std::shared_ptr<Latch> durable;   // one arrival per acks=all partition
 };
 
-ErrorCode validate(const metadata::MetadataImage& image, const metadata::ConfigMap& defaults,
+std::string topic_config(const metadata::TopicInfo& topic, const metadata::ConfigMap& defaults,
+                         std::string_view name) {
+  return metadata::effective_topic_config(*metadata::find_topic_config(name), topic.configs,
+                                          defaults)
+      .value;
+}
+
+// Produce versions below 7 predate zstd; Kafka refuses zstd batches on them.
+constexpr int16_t kFirstZstdProduceVersion = 7;
+
+ErrorCode validate(int16_t version, const metadata::ConfigMap& defaults,
                    const p::ProduceRequest::PartitionProduceData& data,
                    const metadata::TopicInfo* topic, PartitionWork& work) {
   if (topic == nullptr || data.index < 0 || data.index >= topic->partition_count) {
@@ -48,13 +58,22 @@ ErrorCode validate(const metadata::MetadataImage& image, const metadata::ConfigM
     return ErrorCode::kInvalidRecord;
   }
   records::ValidationLimits limits;
-  const auto* def = metadata::find_topic_config("max.message.bytes");
-  limits.max_message_bytes = static_cast<size_t>(metadata::config_long(
-      metadata::effective_topic_config(*def, topic->configs, defaults).value));
+  limits.max_message_bytes = static_cast<size_t>(
+      metadata::config_long(topic_config(*topic, defaults, "max.message.bytes")));
+  // Compaction keeps the latest value per key, so a compacted topic needs keys.
+  limits.require_keys =
+      topic_config(*topic, defaults, "cleanup.policy").find("compact") != std::string::npos;
   auto validated = records::validate_produce_records(data.records.bytes, limits);
   if (!validated) {
     work.error_message = validated.error().message;
     return validated.error().code;
+  }
+  for (const auto& batch : validated->batches) {
+    if (batch.header.compression() == records::Compression::kZstd &&
+        version < kFirstZstdProduceVersion) {
+      work.error_message = "zstd needs Produce v7 or later";
+      return ErrorCode::kUnsupportedCompressionType;
+    }
   }
   if (validated->has_transactional) {
     work.error_message = "transactions are not supported yet";
@@ -64,6 +83,13 @@ ErrorCode validate(const metadata::MetadataImage& image, const metadata::ConfigM
   // rewritten in place (base offsets) before they go to disk unchanged otherwise.
   work.records = std::span<uint8_t>(const_cast<uint8_t*>(data.records.bytes.data()),
                                     data.records.bytes.size());
+  // Kafka stores the true largest record timestamp in the header (CreateTime).
+  for (const auto& batch : validated->batches) {
+    if (batch.header_max_timestamp_differs) {
+      records::set_max_timestamp(work.records.subspan(batch.position_bytes, batch.size_bytes),
+                                 batch.max_timestamp);
+    }
+  }
   return ErrorCode::kNone;
 }
 
@@ -112,7 +138,8 @@ boost::asio::awaitable<p::ProduceResponse> Broker::produce_partitions(const Requ
       PartitionWork work;
       work.topic = &topic.name;
       work.index = data.index;
-      work.error = acks_valid ? validate(*image, partitions_.broker_defaults(), data, info, work)
+      work.error = acks_valid ? validate(context.api_version, partitions_.broker_defaults(), data,
+                                         info, work)
                               : ErrorCode::kInvalidRequiredAcks;
       state->work.push_back(std::move(work));
     }

@@ -23,9 +23,13 @@ boost::asio::awaitable<Result<std::shared_ptr<const metadata::TopicInfo>>> Broke
     const metadata::ConfigMap& configs, bool validate_only) {
   auto created = controller_.create_topic(name, partitions, replication_factor, configs,
                                           validate_only, wall_clock_ms());
-  if (!created || validate_only) co_return created;
+  if (!created || validate_only) {
+    co_return created;
+  }
   Status opened = co_await partitions_.open_topic(*created);
-  if (!opened) co_return opened.error();
+  if (!opened) {
+    co_return opened.error();
+  }
   co_return created;
 }
 

@@ -95,12 +95,12 @@ Broker::Broker(const NodeConfig& config, metadata::Controller& controller,
       controller_(controller),
       partitions_(partitions) {}
 
-template <typename Request, typename Response>
-boost::asio::awaitable<net::HandlerResult> Broker::serve(const p::RequestHeaderView& header,
-                                                         std::span<const uint8_t> body,
-                                                         const RequestContext& context,
-                                                         ApiFn<Request, Response> fn) {
-  Request request;
+template <auto Handler>
+boost::asio::awaitable<net::HandlerResult> Broker::serve_api(const p::RequestHeaderView& header,
+                                                             std::span<const uint8_t> body,
+                                                             const RequestContext& context) {
+  using Traits = ApiTraits<decltype(Handler)>;
+  typename Traits::Request request;
   p::Reader reader(body);
   request.decode(reader, header.api_version);
   if (!reader.ok()) {
@@ -109,7 +109,7 @@ boost::asio::awaitable<net::HandlerResult> Broker::serve(const p::RequestHeaderV
                                                     header.api_key, header.api_version,
                                                     reader.error()));
   }
-  Response response = co_await (this->*fn)(context, request);
+  typename Traits::Response response = co_await (this->*Handler)(context, request);
   net::HandlerResult result;
   p::Writer writer(result.response);
   p::write_response_header(writer, header.api_key, header.api_version, header.correlation_id);
@@ -142,7 +142,9 @@ boost::asio::awaitable<net::HandlerResult> Broker::handle(std::vector<uint8_t> f
   RequestContext context;
   context.connection = &connection;
   auto header = p::parse_request_header(frame);
-  if (!header) co_return close_connection(context, header.error().message);
+  if (!header) {
+    co_return close_connection(context, header.error().message);
+  }
   context.api_version = header->api_version;
   context.correlation_id = header->correlation_id;
   context.client_id = header->client_id.value_or("");
@@ -159,39 +161,34 @@ boost::asio::awaitable<net::HandlerResult> Broker::handle(std::vector<uint8_t> f
                                                     header->api_version, header->api_key));
   }
   const auto body = std::span<const uint8_t>(frame).subspan(header->body_offset);
-  switch (header->api_key) {
-    case p::ProduceRequest::kApiKey:
-      co_return co_await produce(*header, body, context);
-    case p::FetchRequest::kApiKey:
-      co_return co_await serve(*header, body, context, &Broker::fetch);
-    case p::ListOffsetsRequest::kApiKey:
-      co_return co_await serve(*header, body, context, &Broker::list_offsets);
-    case p::MetadataRequest::kApiKey:
-      co_return co_await serve(*header, body, context, &Broker::metadata);
-    case p::FindCoordinatorRequest::kApiKey:
-      co_return co_await serve(*header, body, context, &Broker::find_coordinator);
-    case p::ApiVersionsRequest::kApiKey:
-      co_return co_await serve(*header, body, context, &Broker::api_versions);
-    case p::CreateTopicsRequest::kApiKey:
-      co_return co_await serve(*header, body, context, &Broker::create_topics);
-    case p::DeleteTopicsRequest::kApiKey:
-      co_return co_await serve(*header, body, context, &Broker::delete_topics);
-    case p::DeleteRecordsRequest::kApiKey:
-      co_return co_await serve(*header, body, context, &Broker::delete_records);
-    case p::DescribeConfigsRequest::kApiKey:
-      co_return co_await serve(*header, body, context, &Broker::describe_configs);
-    case p::AlterConfigsRequest::kApiKey:
-      co_return co_await serve(*header, body, context, &Broker::alter_configs);
-    case p::DescribeLogDirsRequest::kApiKey:
-      co_return co_await serve(*header, body, context, &Broker::describe_log_dirs);
+  const Dispatch dispatch = dispatch_for(header->api_key);
+  net::HandlerResult result = co_await (this->*dispatch)(*header, body, context);
+  co_return result;
+}
+
+// One entry per API in kSupportedApis: decode, call the handler, encode.
+Broker::Dispatch Broker::dispatch_for(int16_t api_key) {
+  switch (api_key) {
+    case p::ProduceRequest::kApiKey: return &Broker::produce;
+    case p::FetchRequest::kApiKey: return &Broker::serve_api<&Broker::fetch>;
+    case p::ListOffsetsRequest::kApiKey: return &Broker::serve_api<&Broker::list_offsets>;
+    case p::MetadataRequest::kApiKey: return &Broker::serve_api<&Broker::metadata>;
+    case p::FindCoordinatorRequest::kApiKey: return &Broker::serve_api<&Broker::find_coordinator>;
+    case p::ApiVersionsRequest::kApiKey: return &Broker::serve_api<&Broker::api_versions>;
+    case p::CreateTopicsRequest::kApiKey: return &Broker::serve_api<&Broker::create_topics>;
+    case p::DeleteTopicsRequest::kApiKey: return &Broker::serve_api<&Broker::delete_topics>;
+    case p::DeleteRecordsRequest::kApiKey: return &Broker::serve_api<&Broker::delete_records>;
+    case p::DescribeConfigsRequest::kApiKey: return &Broker::serve_api<&Broker::describe_configs>;
+    case p::AlterConfigsRequest::kApiKey: return &Broker::serve_api<&Broker::alter_configs>;
+    case p::DescribeLogDirsRequest::kApiKey: return &Broker::serve_api<&Broker::describe_log_dirs>;
     case p::CreatePartitionsRequest::kApiKey:
-      co_return co_await serve(*header, body, context, &Broker::create_partitions);
+      return &Broker::serve_api<&Broker::create_partitions>;
     case p::IncrementalAlterConfigsRequest::kApiKey:
-      co_return co_await serve(*header, body, context, &Broker::incremental_alter_configs);
-    case p::DescribeClusterRequest::kApiKey:
-      co_return co_await serve(*header, body, context, &Broker::describe_cluster);
+      return &Broker::serve_api<&Broker::incremental_alter_configs>;
+    case p::DescribeClusterRequest::kApiKey: return &Broker::serve_api<&Broker::describe_cluster>;
     default:
-      co_return close_connection(context, "unreachable: API in table but not dispatched");
+      assert(false && "API in kSupportedApis without a dispatch entry");
+      return &Broker::serve_api<&Broker::api_versions>;
   }
 }
 

@@ -75,14 +75,26 @@ class Broker final : public net::RequestHandler {
   static std::span<const ApiRange> supported_apis();
 
  private:
-  template <typename Request, typename Response>
-  using ApiFn = boost::asio::awaitable<Response> (Broker::*)(const RequestContext&, Request&);
+  // Every API entry point has this shape: header, body, context in; response out.
+  using Dispatch = boost::asio::awaitable<net::HandlerResult> (Broker::*)(
+      const protocol::RequestHeaderView&, std::span<const uint8_t>, const RequestContext&);
+  static Dispatch dispatch_for(int16_t api_key);
 
-  template <typename Request, typename Response>
-  boost::asio::awaitable<net::HandlerResult> serve(const protocol::RequestHeaderView& header,
-                                                   std::span<const uint8_t> body,
-                                                   const RequestContext& context,
-                                                   ApiFn<Request, Response> fn);
+  // The request and response types of a handler `awaitable<Response> (Broker::*)(ctx, Request&)`.
+  template <typename Fn>
+  struct ApiTraits;
+  template <typename Req, typename Resp>
+  struct ApiTraits<boost::asio::awaitable<Resp> (Broker::*)(const RequestContext&, Req&)> {
+    using Request = Req;
+    using Response = Resp;
+  };
+
+  // Decodes the request, runs Handler, encodes the response; a request that
+  // does not decode closes the connection.
+  template <auto Handler>
+  boost::asio::awaitable<net::HandlerResult> serve_api(const protocol::RequestHeaderView& header,
+                                                       std::span<const uint8_t> body,
+                                                       const RequestContext& context);
   net::HandlerResult unsupported_api_versions(const protocol::RequestHeaderView& header);
 
   boost::asio::awaitable<net::HandlerResult> produce(const protocol::RequestHeaderView& header,

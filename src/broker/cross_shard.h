@@ -18,7 +18,9 @@ template <typename Fn>
 boost::asio::awaitable<std::invoke_result_t<Fn>> run_on(runtime::ShardPool& pool, unsigned shard,
                                                         Fn fn) {
   using R = std::invoke_result_t<Fn>;
-  if (runtime::ShardPool::current_shard() == static_cast<int>(shard)) co_return fn();
+  if (runtime::ShardPool::current_shard() == static_cast<int>(shard)) {
+    co_return fn();
+  }
   co_return co_await boost::asio::co_spawn(
       pool.executor(shard),
       [fn = std::move(fn)]() mutable -> boost::asio::awaitable<R> { co_return fn(); },

@@ -43,7 +43,9 @@ boost::asio::awaitable<void> maintenance_loop(PartitionManager& partitions,
   for (;;) {
     timer->expires_after(std::chrono::milliseconds(kMaintenanceTickMs));
     auto [ec] = co_await timer->async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
-    if (ec) co_return;  // cancelled: shutting down
+    if (ec) {
+      co_return;  // cancelled: shutting down
+    }
     since_retention_ms += kMaintenanceTickMs;
     const bool retention_due = since_retention_ms >= retention_check_interval_ms;
     if (retention_due) since_retention_ms = 0;

@@ -137,7 +137,9 @@ boost::asio::awaitable<Status> PartitionManager::open_topic(
   for (int32_t p = 0; p < topic->partition_count; ++p) {
     Status s = co_await run_on(shards_, shard_of(topic->name, p),
                                [&] { return open_partition_here(*topic, p, now_ms); });
-    if (!s) co_return s;
+    if (!s) {
+      co_return s;
+    }
   }
   co_return Status{};
 }

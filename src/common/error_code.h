@@ -54,6 +54,7 @@ enum class ErrorCode : int16_t {
   kKafkaStorageError = 56,
   kLogDirNotFound = 57,
   kUnknownTopicId = 100,
+  kUnsupportedCompressionType = 76,
   kInvalidRecord = 87,
   kFetchSessionIdNotFound = 70,
   kInvalidFetchSessionEpoch = 71,
