@@ -71,6 +71,7 @@ Status PartitionLog::load(int64_t now_ms) {
       return st;
     }
     log_end_offset_ = durable_offset_ = recovery_point_ = active().base_offset();
+    remove_quietly(dir_ / kCleanShutdownMarker);
   } else if (!try_clean_open()) {
     remove_quietly(dir_ / kCleanShutdownMarker);
     auto recovery = read_checkpoint(dir_ / kRecoveryCheckpoint, 1);
@@ -165,6 +166,10 @@ Status PartitionLog::recover_from(int64_t recovery_point) {
     if (auto st = f->sync(); !st.ok()) return st;
   }
   if (auto st = sync_directory(dir_); !st.ok()) return st;
+  recovered.clear();
+  for (auto seg = segments_.begin(); std::next(seg) != segments_.end(); ++seg) {
+    seg->second->release_file();
+  }
   durable_offset_ = log_end_offset_;
   recovery_point_ = active().base_offset();
   return write_recovery_checkpoint();
@@ -179,10 +184,8 @@ Status PartitionLog::create_active_segment(int64_t base_offset, int64_t now_ms) 
   if (*size != 0) std::abort();  // a segment at the log end must not exist yet
   segment->set_created_ms(now_ms);
   segment->start_empty();
-  auto dir = File::open_directory(dir_);
-  if (!dir.ok()) return dir.error();
   // The new directory entry must be durable before data in it counts as durable.
-  note_pending_sync(base_offset + 1, std::move(dir).value());
+  dir_sync_needed_below_ = std::max(dir_sync_needed_below_, base_offset + 1);
   segments_.emplace(base_offset, std::move(segment));
   return {};
 }
@@ -529,6 +532,14 @@ PartitionLog::SyncHandle PartitionLog::prepare_sync() {
     handle.files.push_back(std::move(f));
   };
   for (const auto& [needed_below, file] : pending_sync_) add(file);
+  if (dir_sync_needed_below_ > durable_offset_) {
+    // Opened only when needed, so that idle partitions hold no directory
+    // descriptor, and kept until durable so that concurrent handles share it.
+    if (!pending_dir_file_) {
+      if (auto dir = File::open_directory(dir_); dir.ok()) pending_dir_file_ = std::move(dir).value();
+    }
+    if (pending_dir_file_) add(pending_dir_file_);
+  }
   if (durable_offset_ < log_end_offset_) {
     for (auto it = segment_for(durable_offset_); it != segments_.end(); ++it) {
       auto file = it->second->file();
@@ -545,6 +556,10 @@ void PartitionLog::mark_durable(int64_t offset) {
   if (offset > log_end_offset_) std::abort();  // cannot be durable beyond what exists
   std::erase_if(pending_sync_, [offset](const auto& p) { return p.first <= offset; });
   if (offset <= durable_offset_) return;
+  if (offset >= dir_sync_needed_below_) {
+    dir_sync_needed_below_ = -1;
+    pending_dir_file_.reset();
+  }
   durable_offset_ = offset;
   const int64_t recovery_point = segment_for(durable_offset_)->first;
   if (recovery_point > recovery_point_) {
@@ -633,7 +648,9 @@ Status PartitionLog::install_compaction(std::unique_ptr<CompactionJob> job) {
 }
 
 void PartitionLog::release_idle_files() {
-  for (auto it = segments_.begin(); std::next(it) != segments_.end(); ++it) {
+  // Files with unsynced bytes stay open until a sync has covered them; the
+  // active segment's file is reopened by the next append.
+  for (auto it = segments_.begin(); it != segments_.end(); ++it) {
     if (segment_end_offset(it) <= durable_offset_) it->second->release_file();
   }
   open_closed_segments_.clear();

@@ -144,6 +144,9 @@ class PartitionLog {
   // Index files and directories that must be fsynced before durable_offset may
   // pass `needed_below` (the offset the write belongs to).
   std::vector<std::pair<int64_t, std::shared_ptr<File>>> pending_sync_;
+  // The directory must be fsynced before durable_offset may reach this (-1: no need).
+  int64_t dir_sync_needed_below_ = -1;
+  std::shared_ptr<File> pending_dir_file_;
   // Where the last read ended: the batch after it starts at `position`.
   struct ReadCursor {
     uint64_t segment_id = 0;

@@ -340,5 +340,33 @@ TEST(PartitionLog, ReadRangesStayValidAfterSegmentDeletion) {
   EXPECT_EQ(read_ranges(*read), before);  // the owner keeps the unlinked file
 }
 
+int open_descriptors_under(const std::filesystem::path& dir) {
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(entry.path(), ec);
+    if (!ec && target.string().rfind(dir.string(), 0) == 0) ++count;
+  }
+  return count;
+}
+
+TEST(PartitionLog, ReleaseIdleFilesClosesDescriptorsOfDurableSegments) {
+  TempDir dir;
+  auto log = open_log(dir.path(), small_segments());
+  for (int i = 0; i < 30; ++i) append(*log, make_value_batch(2, 200, kNow, i));
+  read_all(*log);
+  EXPECT_GT(open_descriptors_under(dir.path()), 0);
+  log->release_idle_files();
+  EXPECT_GT(open_descriptors_under(dir.path()), 0);  // unsynced data keeps its files open
+  ASSERT_TRUE(log->sync_now().ok());
+  log->release_idle_files();
+  EXPECT_EQ(open_descriptors_under(dir.path()), 0);
+  // Reads and appends reopen what they need.
+  EXPECT_EQ(append(*log, make_value_batch(1, 10, kNow)).base_offset, 60);
+  EXPECT_EQ(batch_headers(read_all(*log)).size(), 31u);
+  ASSERT_TRUE(log->close().ok());
+  EXPECT_EQ(open_descriptors_under(dir.path()), 0);
+}
+
 }  // namespace
 }  // namespace fjord::storage
