@@ -10,7 +10,9 @@
 #include <fmt/format.h>
 
 #include "records/batch.h"
+#include "records/codec.h"
 #include "storage/checkpoint.h"
+#include "storage/record_scan.h"
 
 namespace fjord::storage {
 namespace {
@@ -29,6 +31,38 @@ constexpr size_t kReadScanChunkBytes = 16 * 1024;
 std::vector<uint8_t>& read_scan_buffer() {
   thread_local std::vector<uint8_t> buffer;
   return buffer;
+}
+
+// Bound on a decompressed records section read for ListOffsets.
+constexpr size_t kMaxDecompressedBytes = 256u << 20;
+
+// The offset of the first record of `batch` whose timestamp is >= timestamp_ms
+// (records are parsed; LogAppendTime batches carry maxTimestamp for every
+// record). nullopt if no record qualifies or the batch cannot be parsed.
+std::optional<int64_t> first_record_at_or_after(const File& file, const BatchInfo& batch,
+                                                int64_t timestamp_ms) {
+  std::vector<uint8_t> bytes(batch.size_bytes);
+  auto n = file.read_at(batch.position, bytes);
+  if (!n.ok() || *n != bytes.size()) return std::nullopt;
+  const records::BatchHeader h = records::read_header(bytes);
+  std::span<const uint8_t> section(bytes.data() + records::kBatchHeaderSize,
+                                   bytes.size() - records::kBatchHeaderSize);
+  std::vector<uint8_t> decompressed;
+  if (h.compression() != records::Compression::kNone) {
+    if (!records::decompress_into(h.compression(), section, kMaxDecompressedBytes, decompressed)
+             .ok()) {
+      return std::nullopt;
+    }
+    section = decompressed;
+  }
+  std::vector<RecordView> views;
+  if (!scan_records(section, h.records_count, views)) return std::nullopt;
+  const bool append_time = h.attributes & records::attr::kLogAppendTime;
+  for (const auto& r : views) {
+    const int64_t ts = append_time ? h.max_timestamp : h.base_timestamp + r.timestamp_delta_ms;
+    if (ts >= timestamp_ms) return h.base_offset + r.offset_delta;
+  }
+  return std::nullopt;
 }
 
 bool ends_with(const std::string& s, std::string_view suffix) {
@@ -415,7 +449,10 @@ std::optional<int64_t> PartitionLog::offset_for_timestamp_in(SegmentMap::const_i
     if (!batch.ok() || !*batch) return std::nullopt;
     const BatchInfo& b = **batch;
     if (b.max_timestamp_ms >= timestamp_ms && b.last_offset >= log_start_offset_) {
-      return std::max(b.base_offset, log_start_offset_);
+      // Exact record when the records can be read, else the batch's first offset.
+      const int64_t found =
+          first_record_at_or_after(**file, b, timestamp_ms).value_or(b.base_offset);
+      return std::max(found, log_start_offset_);
     }
   }
 }
@@ -432,14 +469,31 @@ std::optional<int64_t> PartitionLog::offset_for_timestamp(int64_t timestamp_ms) 
 
 std::optional<std::pair<int64_t, int64_t>> PartitionLog::max_timestamp_and_offset() const {
   std::optional<std::pair<int64_t, int64_t>> best;
+  SegmentMap::const_iterator best_segment = segments_.end();
   for (auto it = segment_for(log_start_offset_); it != segments_.end(); ++it) {
     if (!ensure_indexes(it).ok()) continue;
     auto max = it->second->max_timestamp_and_offset();
     if (max && max->second >= log_start_offset_ && (!best || max->first > best->first)) {
       best = max;
+      best_segment = it;
     }
   }
-  return best;
+  if (!best) return best;
+  // Narrow the batch's last offset down to the record that carries the timestamp.
+  Segment& segment = *best_segment->second;
+  auto file = segment.file();
+  if (!file.ok()) return best;
+  BatchScanner scanner(**file, segment.scan_start_position(best->second), segment.size_bytes(),
+                       /*verify_crc=*/false);
+  while (true) {
+    auto batch = scanner.next();
+    if (!batch.ok() || !*batch) return best;
+    if ((*batch)->last_offset < best->second) continue;
+    if (auto exact = first_record_at_or_after(**file, **batch, best->first)) {
+      best->second = std::max(*exact, log_start_offset_);
+    }
+    return best;
+  }
 }
 
 // ---------------------------------------------------------------------------

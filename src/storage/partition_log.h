@@ -57,10 +57,12 @@ class PartitionLog {
   int64_t log_end_offset() const { return log_end_offset_; }
   int64_t durable_offset() const { return durable_offset_; }
 
-  // First offset of the first batch whose maxTimestamp >= timestamp_ms (batch
-  // granularity: the batch's base offset, or the log start if later); nullopt if none.
+  // ListOffsets by time: the offset of the first record (in the first batch whose
+  // maxTimestamp >= timestamp_ms) with a timestamp >= timestamp_ms, not below the
+  // log start; nullopt if there is none.
   std::optional<int64_t> offset_for_timestamp(int64_t timestamp_ms) const;
-  // Largest timestamp and the last offset of the batch that carries it.
+  // ListOffsets MAX_TIMESTAMP: the largest timestamp and the offset of the first
+  // record that carries it.
   std::optional<std::pair<int64_t, int64_t>> max_timestamp_and_offset() const;
 
   // DeleteRecords: advances the log start (durably) and drops whole closed

@@ -169,13 +169,30 @@ TEST(PartitionLog, OffsetForTimestampAndMaxTimestamp) {
   auto max = log->max_timestamp_and_offset();
   ASSERT_TRUE(max);
   EXPECT_EQ(max->first, 5000);
-  EXPECT_EQ(max->second, 15);  // last offset of that batch
+  EXPECT_EQ(max->second, 14);  // the first record carrying it
   // The same answers from the index files after a reopen.
   ASSERT_TRUE(log->close().ok());
   log = open_log(dir.path(), small_segments());
   EXPECT_EQ(log->offset_for_timestamp(1075), 14);
   EXPECT_EQ(log->offset_for_timestamp(1001), 2);
   EXPECT_EQ(log->max_timestamp_and_offset(), max);
+}
+
+TEST(PartitionLog, TimestampLookupsFindTheExactRecord) {
+  TempDir dir;
+  auto log = open_log(dir.path(), LogConfig());
+  append(*log, make_value_batch(2, 10, 500));
+  // Offsets 2..5, timestamps 1000, 1030, 1010, 1020; then a gzip batch 6..8 at 2000, 2005, 2001.
+  append(*log, testing::make_batch({{"a", "1", 0}, {"b", "2", 30}, {"c", "3", 10}, {"d", "4", 20}},
+                                   1000));
+  append(*log, testing::make_batch({{"e", "5", 0}, {"f", "6", 5}, {"g", "7", 1}}, 2000,
+                                   records::Compression::kGzip));
+  EXPECT_EQ(log->offset_for_timestamp(1000), 2);
+  EXPECT_EQ(log->offset_for_timestamp(1001), 3);
+  EXPECT_EQ(log->offset_for_timestamp(1031), 6);
+  EXPECT_EQ(log->offset_for_timestamp(2002), 7);
+  EXPECT_FALSE(log->offset_for_timestamp(2006));
+  EXPECT_EQ(log->max_timestamp_and_offset(), std::make_pair(int64_t{2005}, int64_t{7}));
 }
 
 TEST(PartitionLog, LogAppendTimeRewritesMaxTimestampAndCrc) {

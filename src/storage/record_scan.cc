@@ -49,6 +49,7 @@ bool scan_one(std::span<const uint8_t> section, size_t& at, RecordView& record) 
     return false;
   }
   record.offset_delta = static_cast<int32_t>(offset_delta);
+  record.timestamp_delta_ms = timestamp_delta;
   std::span<const uint8_t> value;
   return read_bytes(body, pos, record.has_key, record.key) &&
          read_bytes(body, pos, record.has_value, value);

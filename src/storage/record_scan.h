@@ -12,6 +12,7 @@ namespace fjord::storage {
 struct RecordView {
   std::span<const uint8_t> bytes;  // the whole record, length prefix included
   int32_t offset_delta = 0;
+  int64_t timestamp_delta_ms = 0;
   bool has_key = false;
   std::span<const uint8_t> key;
   bool has_value = false;
