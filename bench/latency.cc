@@ -73,6 +73,7 @@ Report make_report(const LoadOptions& options, const ProducerSession& producer,
   Report report("latency");
   report.parameters = {{"topic", options.topic},
                        {"partitions", std::to_string(producer.partitions())},
+                       {"partitioning", "sticky"},
                        {"message_bytes", std::to_string(options.message_bytes)},
                        {"duration_s", fmt::format("{}", options.duration_s)},
                        {"warmup_s", fmt::format("{}", options.warmup_s)},
@@ -88,6 +89,9 @@ Report make_report(const LoadOptions& options, const ProducerSession& producer,
              static_cast<double>(delivered.bytes) / kBytesPerMb / options.duration_s);
   add_percentiles(report, "e2e", samples.from_send);
   add_percentiles(report, "e2e_from_schedule", samples.from_schedule);
+  // Where the time goes: the produce round trip is part of every end-to-end latency.
+  report.add("produce_request_rtt_us_mean", producer.stats().mean_rtt_us());
+  report.add("batch_messages_mean", producer.stats().mean_batch_messages());
   report.add("delivery_errors", static_cast<double>(delivered.errors));
   report.add("consume_errors", static_cast<double>(consumer.errors()));
   if (samples.received < delivered.messages) {
@@ -112,8 +116,10 @@ Result<Report> run_latency(const LoadOptions& options) {
   }
   LatencyRun run;
   run.run_id = new_run_id();
-  auto producer =
-      ProducerSession::open(options, producer_settings(options, Mode::kLatency), run.run_id);
+  // Sticky, as for keyless messages of any librdkafka application: round robin would
+  // turn each linger window into one tiny produce request per partition.
+  auto producer = ProducerSession::open(options, producer_settings(options, Mode::kLatency),
+                                        Partitioning::kSticky, run.run_id);
   if (!producer.ok()) return producer.error();
   auto consumer = ConsumerSession::open(options, consumer_settings(options, Mode::kLatency));
   if (!consumer.ok()) return consumer.error();

@@ -26,8 +26,8 @@ double process_cpu_s() {
 }
 
 Result<Report> run_produce(const LoadOptions& options) {
-  auto session =
-      ProducerSession::open(options, producer_settings(options, Mode::kProduce), new_run_id());
+  auto session = ProducerSession::open(options, producer_settings(options, Mode::kProduce),
+                                       Partitioning::kRoundRobin, new_run_id());
   if (!session.ok()) return session.error();
   ProducerSession& producer = **session;
   const double cpu_start_s = process_cpu_s();
@@ -48,6 +48,7 @@ Result<Report> run_produce(const LoadOptions& options) {
   Report report("produce");
   report.parameters = {{"topic", options.topic},
                        {"partitions", std::to_string(producer.partitions())},
+                       {"partitioning", "round-robin"},
                        {"message_bytes", std::to_string(options.message_bytes)},
                        {"duration_s", fmt::format("{}", options.duration_s)},
                        {"rate_mb_s", fmt::format("{}", options.rate_mb_s)}};

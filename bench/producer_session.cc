@@ -18,20 +18,24 @@ constexpr int kMetadataTimeoutMs = 10000;
 
 }  // namespace
 
-ProducerSession::ProducerSession(const LoadOptions& options, Settings settings, uint64_t run_id)
+ProducerSession::ProducerSession(const LoadOptions& options, Settings settings,
+                                 Partitioning partitioning, uint64_t run_id)
     : settings_(std::move(settings)),
+      partitioning_(partitioning),
       run_id_(run_id),
       message_(static_cast<size_t>(options.message_bytes), uint8_t{'x'}),
       stats_(options.topic) {}
 
 Result<std::unique_ptr<ProducerSession>> ProducerSession::open(const LoadOptions& options,
-                                                               Settings settings, uint64_t run_id) {
+                                                               Settings settings,
+                                                               Partitioning partitioning,
+                                                               uint64_t run_id) {
   if (options.message_bytes < static_cast<int64_t>(kPayloadHeaderBytes)) {
     return Error{ErrorCode::kInvalidRequest,
                  fmt::format("--message-bytes must be at least {}", kPayloadHeaderBytes)};
   }
   std::unique_ptr<ProducerSession> session(
-      new ProducerSession(options, std::move(settings), run_id));
+      new ProducerSession(options, std::move(settings), partitioning, run_id));
   const ProducerCallbacks callbacks{&on_delivery, &on_statistics, session.get()};
   auto handle = make_producer(session->settings_, callbacks);
   if (!handle.ok()) return handle.error();
@@ -51,8 +55,10 @@ rd_kafka_resp_err_t ProducerSession::produce_one(int64_t intended_send_ns) {
                          .sequence = sent_,
                          .intended_send_ns = intended_send_ns,
                          .actual_send_ns = now_ns()});
-  // Round robin over the partitions: even load, and librdkafka batches per partition.
-  const auto partition = static_cast<int32_t>(sent_ % static_cast<uint64_t>(partitions_));
+  const auto partition =
+      partitioning_ == Partitioning::kRoundRobin
+          ? static_cast<int32_t>(sent_ % static_cast<uint64_t>(partitions_))
+          : RD_KAFKA_PARTITION_UA;  // keyless: librdkafka's sticky partitioner picks
   if (rd_kafka_produce(topic_.get(), partition, RD_KAFKA_MSG_F_COPY, message_.data(),
                        message_.size(), nullptr, 0, nullptr) != 0) {
     return rd_kafka_last_error();

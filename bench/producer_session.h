@@ -1,5 +1,5 @@
 // ProducerSession: one librdkafka producer writing stamped messages of a fixed
-// size to every partition of a topic in turn, at a RatePacer's rate. Delivery
+// size to a topic's partitions, at a RatePacer's rate. Delivery
 // reports and statistics are collected on the thread that calls its methods;
 // use one session from one thread.
 #pragma once
@@ -15,6 +15,11 @@
 
 namespace fjord::bench {
 
+enum class Partitioning {
+  kRoundRobin,  // message n to partition n % partitions: every partition busy at once
+  kSticky,      // librdkafka's choice for keyless messages: one partition per linger window
+};
+
 struct DeliveryCounters {
   int64_t messages = 0;  // acknowledged by the broker
   int64_t bytes = 0;     // payload bytes of those messages
@@ -27,7 +32,8 @@ class ProducerSession {
  public:
   // Connects, and creates the topic with options.partitions partitions if it is missing.
   static Result<std::unique_ptr<ProducerSession>> open(const LoadOptions& options,
-                                                       Settings settings, uint64_t run_id);
+                                                       Settings settings, Partitioning partitioning,
+                                                       uint64_t run_id);
 
   // Hands messages to librdkafka at the pacer's rate until deadline_ns.
   Status produce_until(int64_t deadline_ns, const RatePacer& pacer);
@@ -42,7 +48,8 @@ class ProducerSession {
   rd_kafka_t* handle() const { return handle_.get(); }
 
  private:
-  ProducerSession(const LoadOptions& options, Settings settings, uint64_t run_id);
+  ProducerSession(const LoadOptions& options, Settings settings, Partitioning partitioning,
+                  uint64_t run_id);
   // Returns RD_KAFKA_RESP_ERR__QUEUE_FULL when librdkafka's bounded queue is full.
   rd_kafka_resp_err_t produce_one(int64_t intended_send_ns);
 
@@ -50,6 +57,7 @@ class ProducerSession {
   static int on_statistics(rd_kafka_t*, char* json, size_t json_bytes, void* opaque);
 
   Settings settings_;
+  Partitioning partitioning_;
   uint64_t run_id_;
   std::vector<uint8_t> message_;  // reused: librdkafka copies it (RD_KAFKA_MSG_F_COPY)
   ProducerStats stats_;

@@ -27,6 +27,10 @@ Settings producer_settings(const LoadOptions& options, Mode mode) {
   append(settings, {
                        {"acks", options.acks},
                        {"linger.ms", latency ? "1" : "5"},
+                       // For the latency mode's keyless messages: switch partition every
+                       // 2 linger windows (librdkafka's default ratio).
+                       {"partitioner", "consistent_random"},
+                       {"sticky.partitioning.linger.ms", latency ? "2" : "10"},
                        {"batch.size", "1000000"},
                        {"batch.num.messages", "10000"},
                        {"compression.type", "none"},
