@@ -205,6 +205,10 @@ def settings_section(loads):
             lines.append(f"  - observed: mean produce batch {fmt(m['batch_bytes_mean'] / 1024)} KiB "
                          f"({fmt(m['batch_messages_mean'])} messages), mean request round trip "
                          f"{fmt(m['request_rtt_us_mean'] / 1e3, 2)} ms")
+        if mode == "latency":
+            lines.append(f"  - observed: mean produce request round trip "
+                         f"{fmt(m['produce_request_rtt_us_mean'] / 1e3, 2)} ms, "
+                         f"{fmt(m['batch_messages_mean'])} messages per produce batch")
         for note in report.get("notes", []):
             lines.append(f"  - NOTE: {note}")
     return lines + [""]
