@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include <cstring>
 #include <string>
 #include <unordered_map>
 
@@ -57,11 +58,19 @@ Result<std::vector<uint8_t>> rebuild_batch(std::span<const uint8_t> batch,
                                            const std::vector<RecordView>& kept) {
   std::vector<uint8_t> section;
   for (const auto& r : kept) section.insert(section.end(), r.bytes.begin(), r.bytes.end());
-  std::vector<uint8_t> out(batch.begin(), batch.begin() + kBatchHeaderSize);
+  std::vector<uint8_t> out;
   if (header.compression() == records::Compression::kNone) {
-    out.insert(out.end(), section.begin(), section.end());
-  } else if (auto st = records::compress_append(header.compression(), section, out); !st.ok()) {
-    return st.error();
+    out.resize(kBatchHeaderSize + section.size());
+    std::memcpy(out.data(), batch.data(), kBatchHeaderSize);
+    if (!section.empty()) {
+      std::memcpy(out.data() + kBatchHeaderSize, section.data(), section.size());
+    }
+  } else {
+    out.resize(kBatchHeaderSize);
+    std::memcpy(out.data(), batch.data(), kBatchHeaderSize);
+    if (auto st = records::compress_append(header.compression(), section, out); !st.ok()) {
+      return st.error();
+    }
   }
   header.batch_length = static_cast<int32_t>(out.size() - records::kBatchLengthPrefix);
   header.records_count = static_cast<int32_t>(kept.size());

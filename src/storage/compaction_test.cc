@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include <fmt/format.h>
+
 #include "storage/partition_log.h"
 #include "storage/test_util.h"
 
@@ -49,9 +51,9 @@ std::vector<Written> write_rounds(PartitionLog& log, int first_round, int rounds
       const int n = std::min(1 + (k + r) % 3, 8 - k);
       std::vector<TestRecord> recs;
       for (int j = 0; j < n; ++j, ++k) {
-        std::optional<std::string> value = "value-" + std::to_string(r) + "-" + std::to_string(k);
+        std::optional<std::string> value = fmt::format("value-{}-{}", r, k);
         if (k == 3 && r == tombstone_round) value.reset();
-        recs.push_back({"k" + std::to_string(k), value, 0});
+        recs.push_back({fmt::format("k{}", k), value, 0});
       }
       auto batch = make_batch(recs, timestamp_ms, codecs[(k + r) % 3]);
       auto result = log.append(batch, timestamp_ms);
@@ -182,9 +184,9 @@ TEST(Compaction, ControlBatchesAndKeylessRecordsAreKept) {
   TempDir dir;
   auto log = open_log(dir.path(), compact_config());
   for (int i = 0; i < 30; ++i) {
-    auto keyed = make_batch({{"same-key", "v" + std::to_string(i), 0}}, kNow);
+    auto keyed = make_batch({{"same-key", fmt::format("v{}", i), 0}}, kNow);
     ASSERT_TRUE(log->append(keyed, kNow).ok());
-    auto keyless = make_batch({{std::nullopt, "keyless" + std::to_string(i), 0}}, kNow);
+    auto keyless = make_batch({{std::nullopt, fmt::format("keyless{}", i), 0}}, kNow);
     ASSERT_TRUE(log->append(keyless, kNow).ok());
     auto control = make_batch({{std::string("\0\0\0\1", 4), std::string("\0\0\0\0\0\0", 6), 0}},
                               kNow, records::Compression::kNone,

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <random>
 
+#include <fmt/format.h>
+
 #include "storage/partition_log.h"
 #include "storage/test_util.h"
 
@@ -229,21 +231,21 @@ TEST(Recovery, TenThousandPartitionsOpenAfterCleanShutdown) {
   // Three cleanly closed template partitions, copied (without fsyncs, which cost
   // milliseconds each on a busy shared disk) into 10,000 partition directories.
   for (int variant = 0; variant < 3; ++variant) {
-    auto log = open_log(dir.path() / ("template-" + std::to_string(variant)), config);
+    auto log = open_log(dir.path() / fmt::format("template-{}", variant), config);
     auto batch = make_value_batch(1 + variant, 20, kNow, variant);
     ASSERT_TRUE(log->append(batch, kNow).ok());
     ASSERT_TRUE(log->close().ok());
   }
   for (int p = 0; p < kPartitions; ++p) {
     // Hard links: opening after a clean shutdown only reads.
-    fs::copy(dir.path() / ("template-" + std::to_string(p % 3)),
-             dir.path() / ("topic-" + std::to_string(p)),
+    fs::copy(dir.path() / fmt::format("template-{}", p % 3),
+             dir.path() / fmt::format("topic-{}", p),
              fs::copy_options::recursive | fs::copy_options::create_hard_links);
   }
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::unique_ptr<PartitionLog>> logs;
   for (int p = 0; p < kPartitions; ++p) {
-    logs.push_back(open_log(dir.path() / ("topic-" + std::to_string(p)), config));
+    logs.push_back(open_log(dir.path() / fmt::format("topic-{}", p), config));
   }
   const auto elapsed = std::chrono::steady_clock::now() - start;
   std::printf("set-up took %.3f s\n", std::chrono::duration<double>(start - setup_start).count());

@@ -6,6 +6,8 @@
 #include <future>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "storage/test_util.h"
 
 namespace fjord::storage {
@@ -42,7 +44,7 @@ TEST(Syncer, GroupCommitSharesFsyncs) {
   std::vector<std::unique_ptr<PartitionLog>> logs;
   for (int p = 0; p < kPartitions; ++p) {
     logs.push_back(
-        std::move(PartitionLog::open(dir.path() / ("t-" + std::to_string(p)), LogConfig(), kNow))
+        std::move(PartitionLog::open(dir.path() / fmt::format("t-{}", p), LogConfig(), kNow))
             .value());
   }
   std::atomic<int> ok{0};
@@ -77,10 +79,12 @@ TEST(Syncer, GroupCommitSharesFsyncs) {
   EXPECT_EQ(ok.load(), kRequests);
   std::printf("%d requests: %llu fsyncs in %llu passes\n", kRequests,
               static_cast<unsigned long long>(fsyncs), static_cast<unsigned long long>(passes));
-  // The first pass is held by its first callback, so everything else is one more pass.
-  EXPECT_EQ(passes, 2u);
+  // The first pass is held by its first callback, so everything not in it is
+  // one more pass.
+  EXPECT_GE(passes, 1u);
+  EXPECT_LE(passes, 2u);
   // Each pass fsyncs at most every partition's segment and directory once.
-  EXPECT_LE(fsyncs, 2u * 2u * kPartitions);
+  EXPECT_LE(fsyncs, passes * 2u * kPartitions);
 }
 
 TEST(Syncer, DeduplicatesFilesWithinOnePass) {

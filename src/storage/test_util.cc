@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 
 #include "common/endian.h"
@@ -72,7 +73,10 @@ std::vector<uint8_t> make_batch(const std::vector<TestRecord>& recs, int64_t bas
   }
   std::vector<uint8_t> batch(records::kBatchHeaderSize);
   if (compression == records::Compression::kNone) {
-    batch.insert(batch.end(), section.begin(), section.end());
+    batch.resize(records::kBatchHeaderSize + section.size());
+    if (!section.empty()) {
+      std::memcpy(batch.data() + records::kBatchHeaderSize, section.data(), section.size());
+    }
   } else if (!records::compress_append(compression, section, batch).ok()) {
     throw std::runtime_error("compress failed");
   }
