@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "storage/test_util.h"
 
 namespace fjord::storage {
@@ -383,6 +385,43 @@ TEST(PartitionLog, ReleaseIdleFilesClosesDescriptorsOfDurableSegments) {
   EXPECT_EQ(batch_headers(read_all(*log)).size(), 31u);
   ASSERT_TRUE(log->close().ok());
   EXPECT_EQ(open_descriptors_under(dir.path()), 0);
+}
+
+}  // namespace
+}  // namespace fjord::storage
+
+namespace fjord::storage {
+namespace {
+
+// Not a test of speed (no assertion on time): prints appends and reads per
+// second for 1 KiB batches without fsync. Run with --gtest_also_run_disabled_tests.
+TEST(PartitionLog, DISABLED_ThroughputReport) {
+  TempDir dir;
+  LogConfig config;
+  config.segment_bytes = 64 << 20;
+  auto log = open_log(dir.path(), config);
+  const auto batch = make_value_batch(1, 1000, kNow);
+  constexpr int kBatches = 200'000;
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kBatches; ++i) {
+    auto copy = batch;
+    ASSERT_TRUE(log->append(copy, kNow).ok());
+  }
+  const double append_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  start = std::chrono::steady_clock::now();
+  int64_t offset = 0;
+  size_t bytes = 0;
+  while (offset < log->log_end_offset()) {
+    auto read = log->read(offset, 1 << 20, INT64_MAX);
+    ASSERT_TRUE(read.ok());
+    bytes += read->bytes;
+    offset += static_cast<int64_t>(read->bytes / batch.size());
+  }
+  const double read_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("append: %.0f batches/s (%.0f MB/s); read (ranges only): %.0f MB/s\n",
+              kBatches / append_s, kBatches * batch.size() / append_s / 1e6, bytes / read_s / 1e6);
 }
 
 }  // namespace
