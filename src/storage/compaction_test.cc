@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -225,6 +226,27 @@ TEST(Compaction, NothingToDoBelowTheDirtyRatioOrWithDeletePolicy) {
   log->update_config(config);
   compact(*log, kNow);
   EXPECT_EQ(log->prepare_compaction(kNow), nullptr);  // nothing dirty any more
+}
+
+// run() on another thread while the owner keeps appending and reading.
+TEST(Compaction, RunsOnAnotherThreadWhileTheOwnerAppendsAndReads) {
+  TempDir dir;
+  auto log = open_log(dir.path(), compact_config());
+  auto all = write_rounds(*log, 0, 10, -1, kNow);
+  auto job = log->prepare_compaction(kNow);
+  ASSERT_NE(job, nullptr);
+  const int64_t cleaned_end = job->end_offset();
+  Status run_status;
+  std::thread worker([&] { run_status = job->run(); });
+  for (int round = 10; round < 20; ++round) {
+    auto more = write_rounds(*log, round, 1, -1, kNow);
+    all.insert(all.end(), more.begin(), more.end());
+    EXPECT_EQ(decode_records(read_all(*log)).size(), all.size());
+  }
+  worker.join();
+  ASSERT_TRUE(run_status.ok());
+  ASSERT_TRUE(log->install_compaction(std::move(job)).ok());
+  expect_records(*log, expected_after(all, cleaned_end, false));
 }
 
 TEST(Compaction, SegmentRemovedMeanwhileIsSkippedAtInstall) {
