@@ -23,7 +23,8 @@ def admin_client(bootstrap):
 
 def create_topic(bootstrap, name, partitions=1, config=None):
     """Creates a topic with the admin API and waits until every partition has a leader."""
-    futures = admin_client(bootstrap).create_topics(
+    admin = admin_client(bootstrap)  # must outlive its futures
+    futures = admin.create_topics(
         [NewTopic(name, num_partitions=partitions, replication_factor=1, config=config or {})],
         operation_timeout=ADMIN_TIMEOUT_S, request_timeout=ADMIN_TIMEOUT_S)
     futures[name].result(timeout=ADMIN_TIMEOUT_S)

@@ -32,14 +32,16 @@ TOPIC_CONFIGS = {
 
 def describe_topic_configs(bootstrap, topic):
     resource = ConfigResource("topic", topic)
-    futures = admin_client(bootstrap).describe_configs([resource],
+    admin = admin_client(bootstrap)  # must outlive its futures
+    futures = admin.describe_configs([resource],
                                                        request_timeout=ADMIN_TIMEOUT_S)
     entries = futures[resource].result(timeout=ADMIN_TIMEOUT_S)
     return {name: entry.value for name, entry in entries.items()}
 
 
 def create_topic_error(bootstrap, new_topic):
-    futures = admin_client(bootstrap).create_topics([new_topic], request_timeout=ADMIN_TIMEOUT_S)
+    admin = admin_client(bootstrap)  # must outlive its futures
+    futures = admin.create_topics([new_topic], request_timeout=ADMIN_TIMEOUT_S)
     with pytest.raises(KafkaException) as raised:
         futures[new_topic.topic].result(timeout=ADMIN_TIMEOUT_S)
     return kafka_error_code(raised.value)
@@ -78,7 +80,8 @@ def test_alter_configs_replaces_topic_configs(broker):
     topic = create_topic(broker.bootstrap, unique_topic("alter"))
     resource = ConfigResource("topic", topic,
                               set_config={"retention.ms": "7200000", "cleanup.policy": "compact"})
-    futures = admin_client(broker.bootstrap).alter_configs([resource],
+    admin = admin_client(broker.bootstrap)  # must outlive its futures
+    futures = admin.alter_configs([resource],
                                                            request_timeout=ADMIN_TIMEOUT_S)
     futures[resource].result(timeout=ADMIN_TIMEOUT_S)
     described = describe_topic_configs(broker.bootstrap, topic)
@@ -105,7 +108,8 @@ def test_create_topic_with_invalid_config_fails_with_invalid_config(broker, name
 def test_alter_configs_with_invalid_value_fails_with_invalid_config(broker):
     topic = create_topic(broker.bootstrap, unique_topic("badalter"))
     resource = ConfigResource("topic", topic, set_config={"retention.ms": "soon"})
-    futures = admin_client(broker.bootstrap).alter_configs([resource],
+    admin = admin_client(broker.bootstrap)  # must outlive its futures
+    futures = admin.alter_configs([resource],
                                                            request_timeout=ADMIN_TIMEOUT_S)
     with pytest.raises(KafkaException) as raised:
         futures[resource].result(timeout=ADMIN_TIMEOUT_S)
@@ -137,7 +141,8 @@ def test_delete_topic_removes_it_and_name_can_be_reused(broker):
 
 def test_delete_unknown_topic_fails_with_unknown_topic(broker):
     topic = unique_topic("ghost")
-    futures = admin_client(broker.bootstrap).delete_topics([topic],
+    admin = admin_client(broker.bootstrap)  # must outlive its futures
+    futures = admin.delete_topics([topic],
                                                            request_timeout=ADMIN_TIMEOUT_S)
     with pytest.raises(KafkaException) as raised:
         futures[topic].result(timeout=ADMIN_TIMEOUT_S)
@@ -157,7 +162,8 @@ def test_create_partitions_adds_partitions_that_accept_messages(broker):
 
 def test_create_partitions_cannot_shrink(broker):
     topic = create_topic(broker.bootstrap, unique_topic("shrink"), partitions=3)
-    futures = admin_client(broker.bootstrap).create_partitions([NewPartitions(topic, 2)],
+    admin = admin_client(broker.bootstrap)  # must outlive its futures
+    futures = admin.create_partitions([NewPartitions(topic, 2)],
                                                                request_timeout=ADMIN_TIMEOUT_S)
     with pytest.raises(KafkaException) as raised:
         futures[topic].result(timeout=ADMIN_TIMEOUT_S)
