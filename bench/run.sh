@@ -82,6 +82,7 @@ build() {
 measure_iperf() {
   echo "== iperf3 loopback, 1 stream, ${iperf_seconds} s"
   local port=$((20000 + RANDOM % 20000))
+  printf '%s\n' "iperf3 -s -1 -p $port &" >>"$commands"
   iperf3 -s -1 -p "$port" >/dev/null 2>&1 &
   local server=$!
   sleep 0.5
@@ -164,6 +165,8 @@ print("%dk" % max(4, round(batch / 4096) * 4))' "$run_dir/load-produce.json"
 }
 
 [ "${SKIP_BUILD:-0}" = 1 ] || build
+# Other people's work shares these cores and this disk: say how busy they were.
+cp /proc/loadavg "$run_dir/loadavg.txt"
 start_broker
 logged "$load" create-topic --bootstrap "$bootstrap" --topic "$topic" --partitions "$partitions" ||
   note "create-topic failed; produce tries again, and may get an auto-created topic"

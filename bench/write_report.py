@@ -236,6 +236,10 @@ def main():
     if os.path.exists(notes_path):
         with open(notes_path) as file:
             problems = [f"- {line.strip()}" for line in file if line.strip()]
+    loadavg = "unknown"
+    if os.path.exists(os.path.join(args.run_dir, "loadavg.txt")):
+        with open(os.path.join(args.run_dir, "loadavg.txt")) as file:
+            loadavg = " / ".join(file.read().split()[:3])
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     dirty = " (working tree had uncommitted changes)" if git("status", "--porcelain") else ""
     lines = [
@@ -248,7 +252,8 @@ def main():
         "",
         f"- date: {now}",
         f"- commit: `{git('rev-parse', '--short', 'HEAD')}`{dirty}",
-        f"- machine: {os.cpu_count()} CPUs ({cpu_model()}), Linux {platform.release()}",
+        f"- machine: {os.cpu_count()} CPUs ({cpu_model()}), Linux {platform.release()}; "
+        f"load average 1/5/15 min before the runs: {loadavg}",
         f"- broker: {args.broker}" + (" — librdkafka's in-memory mock cluster, NOT Fjord: "
                                       "these numbers only test the harness"
                                       if args.broker == "fake" else ""),
