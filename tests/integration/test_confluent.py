@@ -283,6 +283,8 @@ def test_consume_from_latest_sees_only_new_messages(broker):
 
 
 def test_consume_from_earliest_with_auto_offset_reset(broker):
+    """Needs the group coordinator: librdkafka asks OffsetFetch for the committed offset
+    first and applies auto.offset.reset=earliest when there is none."""
     topic = create_topic(broker.bootstrap, unique_topic("earliest"))
     produce_sync(broker.bootstrap, topic, [{"value": f"e{i}".encode()} for i in range(5)])
     consumer = new_consumer(broker.bootstrap, auto_offset_reset="earliest")

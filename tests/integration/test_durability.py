@@ -31,6 +31,12 @@ def node(tmp_path):
         broker.stop_ok()
 
 
+def report(capsys, text):
+    """Timings go to the terminal even under -q: informative, never asserted."""
+    with capsys.disabled():
+        print(f"\n[durability] {text}")
+
+
 class AckLog:
     """Every successful delivery report: (partition, offset) -> value bytes."""
 
@@ -98,7 +104,7 @@ def verify_everything_acknowledged(node, topic, acks):
 
 
 @pytest.mark.fjord_timeout(420)
-def test_kill_during_acks_all_produce_loses_no_acknowledged_message(node):
+def test_kill_during_acks_all_produce_loses_no_acknowledged_message(node, capsys):
     topic = create_topic(node.bootstrap, unique_topic("dur"), partitions=PARTITIONS)
     acks = AckLog()
     # Kill points: right at the first acks, mid-stream, and after a longer run.
@@ -106,14 +112,14 @@ def test_kill_during_acks_all_produce_loses_no_acknowledged_message(node):
         sent = produce_until_killed(node, topic, round_index, kill_after, acks)
         restart_began = time.monotonic()
         node.start()
-        print(f"round {round_index}: sent {sent}, {len(acks.acked)} acked in total, "
-              f"ready {time.monotonic() - restart_began:.2f}s after kill -9 restart")
+        report(capsys, f"kill round {round_index}: {sent} sent, {len(acks.acked)} acked so far, "
+                       f"ready {time.monotonic() - restart_began:.2f}s after restart")
         wait_for_leaders(node.bootstrap, topic, PARTITIONS)
         verify_everything_acknowledged(node, topic, acks)
     # After all that the log still takes new writes at the next offsets.
     _, high = watermarks(node.bootstrap, topic, 0)
-    report = produce_sync(node.bootstrap, topic, [{"value": b"after", "partition": 0}])[0]
-    assert report.offset() == high
+    delivery = produce_sync(node.bootstrap, topic, [{"value": b"after", "partition": 0}])[0]
+    assert delivery.offset() == high
 
 
 @pytest.mark.fjord_timeout(180)
@@ -137,12 +143,6 @@ def test_graceful_shutdown_exits_zero_and_keeps_data(node, sig):
     for partition in (0, 1):
         got = consume(node.bootstrap, topic, partition, count=250)
         assert [m.value() for m in got] == [m["value"] for m in sent if m["partition"] == partition]
-
-
-def report(capsys, text):
-    """Timings go to the terminal even under -q: informative, never asserted."""
-    with capsys.disabled():
-        print(f"\n[durability] {text}")
 
 
 @pytest.mark.fjord_timeout(480)
