@@ -1,0 +1,68 @@
+// The `fjord` subcommands. Each returns the process exit code (exit_code.h)
+// and reports its own errors on stderr as one actionable line.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/kafka_client.h"
+
+namespace fjord::cli {
+
+struct ServeOptions {
+  std::string config_file;  // empty: none
+  std::string data_dir;     // empty: from the file or the default
+  std::string listen;       // HOST:PORT, empty: from the file or the default
+  std::optional<int32_t> node_id;
+  std::vector<std::string> settings;  // --set key=value
+};
+int serve(const ServeOptions& options);
+
+struct TopicCreateOptions {
+  std::string name;
+  int32_t partitions = -1;           // -1: the broker's num.partitions
+  int32_t replication_factor = -1;   // -1: the broker's default.replication.factor
+  std::vector<std::string> configs;  // key=value
+};
+int topic_create(const ClientOptions& client, const TopicCreateOptions& options);
+int topic_list(const ClientOptions& client, bool include_internal);
+int topic_describe(const ClientOptions& client, const std::string& name);
+
+struct TopicAlterOptions {
+  std::string name;
+  std::optional<int32_t> partitions;  // new total (CreatePartitions)
+  std::vector<std::string> configs;   // key=value to set
+  std::vector<std::string> delete_configs;
+};
+int topic_alter(const ClientOptions& client, const TopicAlterOptions& options);
+int topic_delete(const ClientOptions& client, const std::string& name);
+
+struct ProduceOptions {
+  std::string topic;
+  std::string file;                  // empty or "-": stdin
+  std::string key_separator;         // empty: no keys
+  int32_t partition = -1;            // -1: the partitioner decides
+  std::vector<std::string> headers;  // name=value
+  std::string acks = "all";
+  std::string compression = "none";
+  size_t max_line_bytes = 1000000;
+  bool quiet = false;
+};
+int produce(const ClientOptions& client, const ProduceOptions& options);
+
+struct ConsumeOptions {
+  std::string topic;
+  std::optional<int32_t> partition;
+  std::string offset = "earliest";  // earliest | latest | N | -N (N from the end)
+  std::optional<int64_t> from_timestamp_ms;
+  std::optional<uint64_t> count;
+  bool follow = false;
+  std::string format = "%v\\n";
+  std::string group;  // empty: no consumer group
+  bool quiet = false;
+};
+int consume(const ClientOptions& client, const ConsumeOptions& options);
+
+}  // namespace fjord::cli

@@ -1,0 +1,374 @@
+#include "cli/server_config.h"
+
+#include <fmt/core.h>
+
+#include <charconv>
+#include <functional>
+#include <limits>
+#include <map>
+#include <optional>
+
+namespace fjord::cli {
+namespace {
+
+constexpr int64_t kMsPerMinute = 60'000;
+constexpr int64_t kMsPerHour = 60 * kMsPerMinute;
+constexpr int32_t kMinSegmentBytes = 14;  // Kafka's lower bound for log.segment.bytes
+
+std::string_view trim(std::string_view text) {
+  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f'; };
+  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+  return text;
+}
+
+Error invalid(const ConfigSetting& setting, std::string_view expected) {
+  return Error{ErrorCode::kInvalidConfig,
+               fmt::format("invalid value '{}' for {} ({}): expected {}", setting.value,
+                           setting.key, setting.origin, expected)};
+}
+
+Result<int64_t> parse_integer(const ConfigSetting& setting, int64_t min, int64_t max) {
+  std::string_view text = trim(setting.value);
+  const std::string expected = max == std::numeric_limits<int64_t>::max()
+                                   ? fmt::format("an integer >= {}", min)
+                                   : fmt::format("an integer from {} to {}", min, max);
+  int64_t number = 0;
+  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || number < min ||
+      number > max) {
+    return invalid(setting, expected);
+  }
+  return number;
+}
+
+Result<bool> parse_bool(const ConfigSetting& setting) {
+  std::string lowered;
+  for (char c : trim(setting.value)) lowered.push_back(static_cast<char>(std::tolower(c)));
+  if (lowered == "true") return true;
+  if (lowered == "false") return false;
+  return invalid(setting, "true or false");
+}
+
+// "NAME://host:port": only one PLAINTEXT listener is supported.
+Result<HostPort> parse_listener(const ConfigSetting& setting) {
+  std::string_view text = trim(setting.value);
+  if (text.find(',') != std::string_view::npos) {
+    return invalid(setting, "a single listener (Fjord serves one PLAINTEXT listener)");
+  }
+  const size_t scheme_end = text.find("://");
+  if (scheme_end == std::string_view::npos) {
+    return invalid(setting, "PLAINTEXT://HOST:PORT");
+  }
+  if (text.substr(0, scheme_end) != "PLAINTEXT") {
+    return invalid(setting, "a PLAINTEXT:// listener (TLS and SASL are not supported)");
+  }
+  std::string_view address = text.substr(scheme_end + 3);
+  if (!address.empty() && address.front() == ':') {
+    // Kafka: an empty host binds every interface.
+    auto port = parse_host_port(fmt::format("0.0.0.0{}", address));
+    if (!port.ok()) return invalid(setting, "PLAINTEXT://HOST:PORT with a port from 0 to 65535");
+    return port;
+  }
+  auto host_port = parse_host_port(address);
+  if (!host_port.ok()) return invalid(setting, "PLAINTEXT://HOST:PORT with a port from 0 to 65535");
+  return host_port;
+}
+
+// A setting applier: updates the build from one setting.
+struct Builder {
+  ServerConfigBuild build;
+  int retention_priority = 0;  // 3: ms, 2: minutes, 1: hours
+  int roll_priority = 0;       // 2: ms, 1: hours
+  std::optional<uint16_t> advertised_port;
+  std::string advertised_origin;
+};
+using Applier = std::function<Status(const ConfigSetting&, Builder&)>;
+
+Applier int_field(int64_t min, int64_t max, std::function<void(Builder&, int64_t)> store) {
+  return [=](const ConfigSetting& setting, Builder& builder) -> Status {
+    auto number = parse_integer(setting, min, max);
+    if (!number.ok()) return number.error();
+    store(builder, *number);
+    return {};
+  };
+}
+
+// A broker key that sets a topic-level default, validated as an integer.
+Applier topic_int(std::string topic_key, int64_t min, int64_t max) {
+  return int_field(min, max, [topic_key](Builder& builder, int64_t number) {
+    builder.build.config.topic_defaults[topic_key] = std::to_string(number);
+  });
+}
+
+// A key with synonyms of different precedence and units (log.retention.*, log.roll.*).
+Applier topic_time(std::string topic_key, int priority, int Builder::*priority_field,
+                   int64_t unit_ms) {
+  return [=](const ConfigSetting& setting, Builder& builder) -> Status {
+    const int64_t max = std::numeric_limits<int64_t>::max() / unit_ms;
+    auto number = parse_integer(setting, -1, max);
+    if (!number.ok()) return number.error();
+    if (priority < builder.*priority_field) return {};  // a more precise synonym was given
+    builder.*priority_field = priority;
+    const int64_t ms = *number < 0 ? -1 : *number * unit_ms;
+    builder.build.config.topic_defaults[topic_key] = std::to_string(ms);
+    return {};
+  };
+}
+
+Status apply_cleanup_policy(const ConfigSetting& setting, Builder& builder) {
+  std::string normalized;
+  for (char c : setting.value) {
+    if (c != ' ' && c != '\t') normalized.push_back(c);
+  }
+  if (normalized != "delete" && normalized != "compact" && normalized != "compact,delete" &&
+      normalized != "delete,compact") {
+    return invalid(setting, "delete, compact or compact,delete");
+  }
+  builder.build.config.topic_defaults["cleanup.policy"] = normalized;
+  return {};
+}
+
+Status apply_log_dirs(const ConfigSetting& setting, Builder& builder) {
+  std::string_view dirs = trim(setting.value);
+  if (dirs.empty()) return invalid(setting, "a directory path");
+  if (dirs.find(',') != std::string_view::npos) {
+    return invalid(setting, "a single directory (Fjord uses one data directory)");
+  }
+  builder.build.config.data_dir = std::string(dirs);
+  return {};
+}
+
+Status apply_listeners(const ConfigSetting& setting, Builder& builder) {
+  auto listener = parse_listener(setting);
+  if (!listener.ok()) return listener.error();
+  builder.build.config.listen_host = listener->host;
+  builder.build.config.listen_port = listener->port;
+  return {};
+}
+
+Status apply_advertised_listeners(const ConfigSetting& setting, Builder& builder) {
+  auto listener = parse_listener(setting);
+  if (!listener.ok()) return listener.error();
+  builder.build.config.advertised_host = listener->host;
+  builder.advertised_port = listener->port;
+  builder.advertised_origin = setting.origin;
+  return {};
+}
+
+Status apply_auto_create(const ConfigSetting& setting, Builder& builder) {
+  auto flag = parse_bool(setting);
+  if (!flag.ok()) return flag.error();
+  builder.build.config.auto_create_topics = *flag;
+  return {};
+}
+
+Status apply_cluster_id(const ConfigSetting& setting, Builder& builder) {
+  std::string_view id = trim(setting.value);
+  if (id.empty()) return invalid(setting, "a non-empty cluster id");
+  builder.build.config.cluster_id = std::string(id);
+  return {};
+}
+
+const std::map<std::string, Applier, std::less<>>& appliers() {
+  constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+  constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+  static const auto* table = new std::map<std::string, Applier, std::less<>>{
+      {"node.id",
+       int_field(0, kInt32Max,
+                 [](Builder& b, int64_t n) { b.build.config.node_id = static_cast<int32_t>(n); })},
+      {"broker.id",
+       int_field(0, kInt32Max,
+                 [](Builder& b, int64_t n) { b.build.config.node_id = static_cast<int32_t>(n); })},
+      {"log.dirs", apply_log_dirs},
+      {"log.dir", apply_log_dirs},
+      {"listeners", apply_listeners},
+      {"advertised.listeners", apply_advertised_listeners},
+      {"cluster.id", apply_cluster_id},
+      {"fjord.shards",
+       int_field(0, 1024,
+                 [](Builder& b, int64_t n) { b.build.config.shards = static_cast<unsigned>(n); })},
+      {"num.partitions", int_field(1, kInt32Max,
+                                   [](Builder& b, int64_t n) {
+                                     b.build.config.num_partitions = static_cast<int32_t>(n);
+                                   })},
+      {"auto.create.topics.enable", apply_auto_create},
+      {"default.replication.factor", int_field(1, std::numeric_limits<int16_t>::max(),
+                                               [](Builder& b, int64_t n) {
+                                                 b.build.config.default_replication_factor =
+                                                     static_cast<int32_t>(n);
+                                               })},
+      {"socket.request.max.bytes",
+       int_field(1, kInt32Max,
+                 [](Builder& b, int64_t n) { b.build.config.max_request_bytes = n; })},
+      {"connections.max.idle.ms",
+       int_field(-1, kInt64Max,
+                 [](Builder& b, int64_t n) { b.build.config.connections_max_idle_ms = n; })},
+      {"log.retention.check.interval.ms",
+       int_field(
+           1, kInt64Max,
+           [](Builder& b, int64_t n) { b.build.config.log_retention_check_interval_ms = n; })},
+      {"log.retention.ms", topic_time("retention.ms", 3, &Builder::retention_priority, 1)},
+      {"log.retention.minutes",
+       topic_time("retention.ms", 2, &Builder::retention_priority, kMsPerMinute)},
+      {"log.retention.hours",
+       topic_time("retention.ms", 1, &Builder::retention_priority, kMsPerHour)},
+      {"log.roll.ms", topic_time("segment.ms", 2, &Builder::roll_priority, 1)},
+      {"log.roll.hours", topic_time("segment.ms", 1, &Builder::roll_priority, kMsPerHour)},
+      {"log.retention.bytes", topic_int("retention.bytes", -1, kInt64Max)},
+      {"log.segment.bytes", topic_int("segment.bytes", kMinSegmentBytes, kInt32Max)},
+      {"log.cleanup.policy", apply_cleanup_policy},
+      {"log.flush.interval.messages", topic_int("flush.messages", 1, kInt64Max)},
+      {"log.flush.interval.ms", topic_int("flush.ms", 0, kInt64Max)},
+      {"message.max.bytes", topic_int("max.message.bytes", 0, kInt32Max)},
+      {"log.cleaner.delete.retention.ms", topic_int("delete.retention.ms", 0, kInt64Max)},
+      {"min.insync.replicas", topic_int("min.insync.replicas", 1, kInt32Max)},
+  };
+  return *table;
+}
+
+// Appends `line` to `logical` (a Java-properties logical line being built).
+// Returns true if the line ends with an unescaped backslash (continues).
+bool append_physical_line(std::string_view line, std::string& logical) {
+  size_t trailing_backslashes = 0;
+  while (trailing_backslashes < line.size() &&
+         line[line.size() - 1 - trailing_backslashes] == '\\') {
+    ++trailing_backslashes;
+  }
+  const bool continues = trailing_backslashes % 2 == 1;
+  if (continues) line.remove_suffix(1);
+  logical.append(logical.empty() ? line : trim(line));
+  return continues;
+}
+
+// Resolves the escapes \t \n \r \\ and \<other> (Java drops the backslash).
+std::string unescape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\' || i + 1 == text.size()) {
+      out.push_back(text[i]);
+      continue;
+    }
+    const char next = text[++i];
+    out.push_back(next == 't' ? '\t' : next == 'n' ? '\n' : next == 'r' ? '\r' : next);
+  }
+  return out;
+}
+
+// Splits a logical line into key and value at the first unescaped '=', ':' or
+// whitespace.
+ConfigSetting split_logical_line(std::string_view line, std::string origin) {
+  size_t key_end = 0;
+  while (key_end < line.size()) {
+    const char c = line[key_end];
+    if (c == '\\') {
+      key_end += 2;
+      continue;
+    }
+    if (c == '=' || c == ':' || c == ' ' || c == '\t' || c == '\f') break;
+    ++key_end;
+  }
+  key_end = std::min(key_end, line.size());
+  std::string_view rest = trim(line.substr(key_end));
+  if (!rest.empty() && (rest.front() == '=' || rest.front() == ':')) {
+    rest = trim(rest.substr(1));
+  }
+  return ConfigSetting{unescape(line.substr(0, key_end)), unescape(rest), std::move(origin)};
+}
+
+}  // namespace
+
+Result<HostPort> parse_host_port(std::string_view text) {
+  const auto error = [&] {
+    return Error{ErrorCode::kInvalidConfig,
+                 fmt::format("invalid address '{}': expected HOST:PORT", text)};
+  };
+  std::string_view host;
+  std::string_view port_text;
+  if (!text.empty() && text.front() == '[') {
+    const size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return error();
+    }
+    host = text.substr(1, close - 1);
+    port_text = text.substr(close + 2);
+  } else {
+    const size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return error();
+    host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) return error();  // bare IPv6 needs brackets
+  }
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (host.empty() || port_text.empty() || ec != std::errc() ||
+      end != port_text.data() + port_text.size() || port > 65535) {
+    return error();
+  }
+  return HostPort{std::string(host), static_cast<uint16_t>(port)};
+}
+
+Result<std::vector<ConfigSetting>> parse_properties(std::string_view text,
+                                                    std::string_view file_name) {
+  std::vector<ConfigSetting> settings;
+  std::string logical;
+  size_t logical_start_line = 0;
+  size_t line_number = 0;
+  while (!text.empty()) {
+    const size_t newline = text.find('\n');
+    std::string_view line = text.substr(0, newline);
+    text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
+    ++line_number;
+    if (logical.empty()) {
+      line = trim(line);
+      if (line.empty() || line.front() == '#' || line.front() == '!') continue;
+      logical_start_line = line_number;
+    }
+    if (append_physical_line(trim(line), logical)) continue;
+    settings.push_back(
+        split_logical_line(logical, fmt::format("{}:{}", file_name, logical_start_line)));
+    logical.clear();
+  }
+  if (!logical.empty()) {
+    settings.push_back(
+        split_logical_line(logical, fmt::format("{}:{}", file_name, logical_start_line)));
+  }
+  return settings;
+}
+
+Result<ConfigSetting> parse_setting_argument(std::string_view argument, std::string_view origin) {
+  const size_t equals = argument.find('=');
+  if (equals == std::string_view::npos || trim(argument.substr(0, equals)).empty()) {
+    return Error{ErrorCode::kInvalidConfig,
+                 fmt::format("invalid setting '{}' ({}): expected key=value", argument, origin)};
+  }
+  return ConfigSetting{std::string(trim(argument.substr(0, equals))),
+                       std::string(trim(argument.substr(equals + 1))), std::string(origin)};
+}
+
+Result<ServerConfigBuild> build_node_config(const std::vector<ConfigSetting>& settings,
+                                            broker::NodeConfig base) {
+  Builder builder;
+  builder.build.config = std::move(base);
+  for (const ConfigSetting& setting : settings) {
+    auto applier = appliers().find(setting.key);
+    if (applier == appliers().end()) {
+      builder.build.warnings.push_back(
+          fmt::format("unknown config key '{}' ({}) is ignored", setting.key, setting.origin));
+      continue;
+    }
+    Status status = applier->second(setting, builder);
+    if (!status.ok()) return status.error();
+  }
+  if (builder.advertised_port && *builder.advertised_port != builder.build.config.listen_port) {
+    builder.build.warnings.push_back(fmt::format(
+        "advertised.listeners ({}): the advertised port {} is ignored; clients are told the "
+        "listener's port",
+        builder.advertised_origin, *builder.advertised_port));
+  }
+  return std::move(builder.build);
+}
+
+}  // namespace fjord::cli

@@ -1,0 +1,50 @@
+// Parsing of the server configuration: a Java-properties file with Kafka's key
+// names, plus `--set key=value` overrides, into a broker::NodeConfig.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/node.h"
+#include "common/result.h"
+
+namespace fjord::cli {
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+};
+
+// "host:port", "[v6addr]:port". Port 0 is allowed (ephemeral).
+Result<HostPort> parse_host_port(std::string_view text);
+
+// One `key=value` setting and where it came from (for messages).
+struct ConfigSetting {
+  std::string key;
+  std::string value;
+  std::string origin;  // e.g. "server.properties:12" or "--set"
+};
+
+// Java-properties syntax: `key=value`, `key: value` or `key value`; `#` and `!`
+// comment lines; a trailing backslash continues the line. Later keys win.
+Result<std::vector<ConfigSetting>> parse_properties(std::string_view text,
+                                                    std::string_view file_name);
+
+// "key=value" as given to --set.
+Result<ConfigSetting> parse_setting_argument(std::string_view argument, std::string_view origin);
+
+struct ServerConfigBuild {
+  broker::NodeConfig config;
+  std::vector<std::string> warnings;  // unknown keys, ignored parts
+};
+
+// Applies `settings` in order on top of `base`. Fails with kInvalidConfig and a
+// message naming the key, the value, where it came from and what is expected.
+// Precedence between synonyms follows Kafka: log.retention.ms over
+// log.retention.minutes over log.retention.hours, log.roll.ms over log.roll.hours.
+Result<ServerConfigBuild> build_node_config(const std::vector<ConfigSetting>& settings,
+                                            broker::NodeConfig base = {});
+
+}  // namespace fjord::cli
