@@ -161,6 +161,12 @@ class ConsumeLoop {
         progress_.check_clock();
         if (client_.all_brokers_down()) return client_.unreachable_error();
         if (!options_.follow && Clock::now() - last_activity > timeout()) {
+          if (!options_.group.empty() && !has_assignment()) {
+            return Error{ErrorCode::kRequestTimedOut,
+                         fmt::format("group '{}' got no partitions within {} ms: see the "
+                                     "coordinator's answers with -v -X debug=cgrp",
+                                     options_.group, client_.options().timeout_ms)};
+          }
           return Error{ErrorCode::kRequestTimedOut,
                        fmt::format("no data and no end of partition within {} ms: check 'fjord "
                                    "topic describe {}' or raise --timeout-ms",
@@ -219,6 +225,16 @@ class ConsumeLoop {
                      fmt::format("consume failed: {} ({})", rd_kafka_message_errstr(&message),
                                  kafka_error_name(message.err))};
     }
+  }
+
+  bool has_assignment() {
+    rd_kafka_topic_partition_list_t* assigned = nullptr;
+    if (rd_kafka_assignment(client_.handle(), &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return false;
+    }
+    const bool any = assigned->cnt > 0;
+    rd_kafka_topic_partition_list_destroy(assigned);
+    return any;
   }
 
   bool all_assigned_at_end() {

@@ -41,7 +41,7 @@ double ProgressMeter::elapsed_seconds() const {
 
 void ProgressMeter::check_clock() {
   calls_since_check_ = 0;
-  if (!enabled_) return;
+  if (!enabled_ || messages_ == 0) return;  // nothing to report yet
   const auto now = Clock::now();
   if (now - last_print_ < kPrintInterval) return;
   last_print_ = now;
