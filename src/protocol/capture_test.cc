@@ -78,9 +78,8 @@ TEST(Capture, FuzzSeedsDecodeCompletely) {
     auto header = parse_request_header(frame);
     ASSERT_TRUE(header.ok());
     ASSERT_TRUE(header->known);
-    const bool visited = visit_request(header->api_key, [&](auto message) {
-      decode_frame<decltype(message)>(frame, *header);
-    });
+    const bool visited = visit_request(
+        header->api_key, [&](auto message) { decode_frame<decltype(message)>(frame, *header); });
     EXPECT_TRUE(visited);
     ++seeds;
   }

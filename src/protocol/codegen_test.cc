@@ -26,8 +26,7 @@ TEST(Codegen, CommittedOutputIsUpToDate) {
   if (!fs::is_directory(schemas / "messages")) GTEST_SKIP() << "no schemas at " << schemas;
   if (!fs::exists("/usr/bin/python3")) GTEST_SKIP() << "no /usr/bin/python3";
 
-  const fs::path out =
-      fs::temp_directory_path() / ("fjord_codegen_" + std::to_string(::getpid()));
+  const fs::path out = fs::temp_directory_path() / ("fjord_codegen_" + std::to_string(::getpid()));
   fs::remove_all(out);
   const std::string command = "/usr/bin/python3 '" + generator.string() + "' --schemas '" +
                               schemas.string() + "' --out '" + out.string() + "'";

@@ -36,7 +36,6 @@ Result<RequestHeaderView> parse_request_header(std::span<const uint8_t> frame);
 
 // Writes the response header (correlation id, plus an empty tagged-field
 // section for header v1) for a response to `api_key`/`api_version`.
-void write_response_header(Writer& w, int16_t api_key, int16_t api_version,
-                           int32_t correlation_id);
+void write_response_header(Writer& w, int16_t api_key, int16_t api_version, int32_t correlation_id);
 
 }  // namespace fjord::protocol

@@ -46,8 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!header.ok() || !header->known) return 0;
   const auto body = frame.subspan(header->body_offset);
   const int16_t version = header->api_version;
-  fjord::protocol::visit_request(header->api_key, [&](auto message) {
-    check_body<decltype(message)>(body, version);
-  });
+  fjord::protocol::visit_request(
+      header->api_key, [&](auto message) { check_body<decltype(message)>(body, version); });
   return 0;
 }

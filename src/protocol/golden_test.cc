@@ -22,7 +22,9 @@ void append(Bytes& out, std::initializer_list<uint8_t> bytes) {
   out.insert(out.end(), bytes.begin(), bytes.end());
 }
 
-void append_text(Bytes& out, std::string_view text) { out.insert(out.end(), text.begin(), text.end()); }
+void append_text(Bytes& out, std::string_view text) {
+  out.insert(out.end(), text.begin(), text.end());
+}
 
 template <typename Message>
 Bytes encode(const Message& message, int16_t version) {
@@ -166,7 +168,8 @@ TEST(Golden, FetchV4ResponseSplicesFileRanges) {
   partition.high_watermark = 10;
   partition.last_stable_offset = 10;
   partition.records.is_null = false;
-  partition.records.file_ranges = {FileRange{9, 4096, 100, nullptr}, FileRange{9, 8192, 28, nullptr}};
+  partition.records.file_ranges = {FileRange{9, 4096, 100, nullptr},
+                                   FileRange{9, 8192, 28, nullptr}};
 
   OutboundMessage out;
   Writer w(out);
@@ -233,10 +236,10 @@ TEST(Golden, ApiVersionsV3ResponseTaggedFeaturesAfterBody) {
   response.api_keys.push_back({18, 0, 4, {}});
   response.finalized_features_epoch = 3;
   Bytes expected;
-  append(expected, {0x00, 0x00});                    // error
+  append(expected, {0x00, 0x00});                                      // error
   append(expected, {0x02, 0x00, 0x12, 0x00, 0x00, 0x00, 0x04, 0x00});  // 1 key + its tags
-  append(expected, {0x00, 0x00, 0x00, 0x00});        // throttle
-  append(expected, {0x01, 0x01, 0x08, 0, 0, 0, 0, 0, 0, 0, 3});  // tag 1: epoch 3
+  append(expected, {0x00, 0x00, 0x00, 0x00});                          // throttle
+  append(expected, {0x01, 0x01, 0x08, 0, 0, 0, 0, 0, 0, 0, 3});        // tag 1: epoch 3
   EXPECT_EQ(encode(response, 3), expected);
 }
 

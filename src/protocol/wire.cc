@@ -383,8 +383,7 @@ void Writer::write_bytes(std::span<const uint8_t> value, bool flexible) {
   if (ok_) write_raw(value);
 }
 
-void Writer::write_nullable_bytes(const std::optional<std::vector<uint8_t>>& value,
-                                  bool flexible) {
+void Writer::write_nullable_bytes(const std::optional<std::vector<uint8_t>>& value, bool flexible) {
   if (!value) {
     write_length(-1, flexible, true);
   } else {
@@ -465,7 +464,8 @@ void TaggedFieldsWriter::finish() { flush_unknown_below(std::numeric_limits<uint
 TaggedFieldsReader::TaggedFieldsReader(Reader& in) : in_(in) { remaining_ = in_.read_uvarint(); }
 
 bool TaggedFieldsReader::next() {
-  if (!payload_.ok()) in_.fail("bad tagged field " + std::to_string(tag_) + ": " + payload_.error());
+  if (!payload_.ok())
+    in_.fail("bad tagged field " + std::to_string(tag_) + ": " + payload_.error());
   if (remaining_ == 0 || !in_.ok()) return false;
   --remaining_;
   tag_ = in_.read_uvarint();

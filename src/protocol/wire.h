@@ -175,8 +175,7 @@ class Writer {
 //   tagged.finish();
 class TaggedFieldsWriter {
  public:
-  TaggedFieldsWriter(Writer& out, const std::vector<RawTaggedField>& unknown,
-                     uint32_t known_count);
+  TaggedFieldsWriter(Writer& out, const std::vector<RawTaggedField>& unknown, uint32_t known_count);
   TaggedFieldsWriter(const TaggedFieldsWriter&) = delete;
   TaggedFieldsWriter& operator=(const TaggedFieldsWriter&) = delete;
   Writer& begin(uint32_t tag);

@@ -266,8 +266,7 @@ TEST(TaggedFields, UnknownTagsMergeInAscendingOrder) {
   payload.write_int8(7);
   tagged.end();
   tagged.finish();
-  EXPECT_EQ(out.bytes,
-            (std::vector<uint8_t>{3, 1, 1, 0xaa, 3, 1, 7, 5, 2, 0xbb, 0xcc}));
+  EXPECT_EQ(out.bytes, (std::vector<uint8_t>{3, 1, 1, 0xaa, 3, 1, 7, 5, 2, 0xbb, 0xcc}));
 
   Reader r(out.bytes);
   TaggedFieldsReader reader(r);

@@ -978,7 +978,7 @@ def generate_fill(schema):
             if present is True:
                 body += ["  " + s for s in stmts]
             else:
-                body.append(f"  if (all || {cond_text(present)}) {{")
+                body.append(f"  if (all || ({cond_text(present)})) {{")
                 body += ["    " + s for s in stmts]
                 body.append("  }")
         if not any("version" in line for line in body):

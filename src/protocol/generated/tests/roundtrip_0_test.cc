@@ -92,7 +92,7 @@ namespace {
 
 [[maybe_unused]] void fill(::fjord::protocol::BeginQuorumEpochRequest::PartitionData& s, int16_t version, bool all) {
   s.partition_index = 62;
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.voter_directory_id = Uuid{93974u, 657819u};
   }
   s.leader_id = 78;
@@ -105,24 +105,24 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::BeginQuorumEpochRequest::LeaderEndpoint& s, int16_t version, bool all) {
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.name = "name-113";
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.host = "host-210";
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.port = 79;
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::BeginQuorumEpochRequest& s, int16_t version, bool all) {
   s.cluster_id = "cluster_id-630";
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.voter_id = 89;
   }
   fill(s.topics.emplace_back(), version, all);
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     fill(s.leader_endpoints.emplace_back(), version, all);
   }
 }
@@ -143,7 +143,7 @@ namespace {
   s.rebalance_timeout_ms = 23;
   s.subscribed_topic_names.emplace();
   (*s.subscribed_topic_names).push_back("subscribed_topic_names-977");
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.subscribed_topic_regex = "subscribed_topic_regex-507";
   }
   s.server_assignor = "server_assignor-653";
@@ -154,7 +154,7 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::CreateAclsRequest::AclCreation& s, int16_t version, bool all) {
   s.resource_type = 69;
   s.resource_name = "resource_name-790";
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.resource_pattern_type = 77;
   }
   s.principal = "principal-504";
@@ -205,7 +205,7 @@ namespace {
   s.throttle_time_ms = 76;
   s.error_code = 34;
   s.error_message = "error_message-923";
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.endpoint_type = 59;
   }
   s.cluster_id = "cluster_id-411";
@@ -232,17 +232,17 @@ namespace {
   s.error_code = 55;
   s.log_dir = "log_dir-653";
   fill(s.topics.emplace_back(), version, all);
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.total_bytes = int64_t{17};
   }
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.usable_bytes = int64_t{19};
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::DescribeLogDirsResponse& s, int16_t version, bool all) {
   s.throttle_time_ms = 54;
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.error_code = 70;
   }
   fill(s.results.emplace_back(), version, all);
@@ -274,10 +274,10 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::EndTxnResponse& s, int16_t version, bool all) {
   s.throttle_time_ms = 35;
   s.error_code = 22;
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.producer_id = int64_t{36};
   }
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.producer_epoch = 79;
   }
 }
@@ -312,13 +312,13 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::FetchSnapshotResponse::NodeEndpoint& s, int16_t version, bool all) {
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.node_id = 74;
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.host = "host-898";
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.port = 61;
   }
 }
@@ -327,7 +327,7 @@ namespace {
   s.throttle_time_ms = 61;
   s.error_code = 80;
   fill(s.topics.emplace_back(), version, all);
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     fill(s.node_endpoints.emplace_back(), version, all);
   }
 }
@@ -355,7 +355,7 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::LeaderAndIsrRequest::LeaderAndIsrPartitionState& s, int16_t version, bool all) {
-  if (all || version <= 1) {
+  if (all || (version <= 1)) {
     s.topic_name = "topic_name-98";
   }
   s.partition_index = 24;
@@ -365,48 +365,48 @@ namespace {
   s.isr.push_back(33);
   s.partition_epoch = 36;
   s.replicas.push_back(53);
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.adding_replicas.push_back(22);
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.removing_replicas.push_back(74);
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.is_new = true;
   }
-  if (all || version >= 6) {
+  if (all || (version >= 6)) {
     s.leader_recovery_state = 64;
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::LeaderAndIsrRequest::LeaderAndIsrTopicState& s, int16_t version, bool all) {
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.topic_name = "topic_name-984";
   }
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.topic_id = Uuid{29431u, 206018u};
   }
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     fill(s.partition_states.emplace_back(), version, all);
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::LeaderAndIsrRequest& s, int16_t version, bool all) {
   s.controller_id = 55;
-  if (all || version >= 7) {
+  if (all || (version >= 7)) {
     s.is_k_raft_controller = true;
   }
   s.controller_epoch = 14;
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.broker_epoch = int64_t{48};
   }
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.type = 6;
   }
-  if (all || version <= 1) {
+  if (all || (version <= 1)) {
     fill(s.ungrouped_partition_states.emplace_back(), version, all);
   }
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     fill(s.topic_states.emplace_back(), version, all);
   }
   fill(s.live_leaders.emplace_back(), version, all);
@@ -415,16 +415,16 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::ListGroupsResponse::ListedGroup& s, int16_t version, bool all) {
   s.group_id = "group_id-941";
   s.protocol_type = "protocol_type-317";
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.group_state = "group_state-576";
   }
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.group_type = "group_type-674";
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::ListGroupsResponse& s, int16_t version, bool all) {
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.throttle_time_ms = 33;
   }
   s.error_code = 36;
@@ -435,7 +435,7 @@ namespace {
   s.node_id = 39;
   s.host = "host-91";
   s.port = 90;
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.rack = "rack-806";
   }
 }
@@ -444,12 +444,12 @@ namespace {
   s.error_code = 38;
   s.partition_index = 38;
   s.leader_id = 61;
-  if (all || version >= 7) {
+  if (all || (version >= 7)) {
     s.leader_epoch = 91;
   }
   s.replica_nodes.push_back(70);
   s.isr_nodes.push_back(60);
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.offline_replicas.push_back(33);
   }
 }
@@ -457,31 +457,31 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::MetadataResponse::MetadataResponseTopic& s, int16_t version, bool all) {
   s.error_code = 9;
   s.name = "name-70";
-  if (all || version >= 10) {
+  if (all || (version >= 10)) {
     s.topic_id = Uuid{76589u, 536124u};
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.is_internal = true;
   }
   fill(s.partitions.emplace_back(), version, all);
-  if (all || version >= 8) {
+  if (all || (version >= 8)) {
     s.topic_authorized_operations = 36;
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::MetadataResponse& s, int16_t version, bool all) {
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.throttle_time_ms = 55;
   }
   fill(s.brokers.emplace_back(), version, all);
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.cluster_id = "cluster_id-689";
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.controller_id = 15;
   }
   fill(s.topics.emplace_back(), version, all);
-  if (all || version >= 8 && version <= 10) {
+  if (all || (version >= 8 && version <= 10)) {
     s.cluster_authorized_operations = 8;
   }
 }
@@ -489,7 +489,7 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::OffsetForLeaderEpochResponse::EpochEndOffset& s, int16_t version, bool all) {
   s.error_code = 45;
   s.partition = 91;
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.leader_epoch = 58;
   }
   s.end_offset = int64_t{72};
@@ -501,7 +501,7 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::OffsetForLeaderEpochResponse& s, int16_t version, bool all) {
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.throttle_time_ms = 61;
   }
   fill(s.topics.emplace_back(), version, all);
@@ -530,7 +530,7 @@ namespace {
   s.error_code = 24;
   s.error_message = "error_message-595";
   s.auth_bytes = std::vector<uint8_t>{1, 2, 173};
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.session_lifetime_ms = int64_t{76};
   }
 }
@@ -575,14 +575,14 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::SyncGroupResponse& s, int16_t version, bool all) {
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.throttle_time_ms = 44;
   }
   s.error_code = 64;
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.protocol_type = "protocol_type-471";
   }
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.protocol_name = "protocol_name-280";
   }
   s.assignment = std::vector<uint8_t>{1, 2, 66};
@@ -643,7 +643,7 @@ namespace {
 
 [[maybe_unused]] void fill(::fjord::protocol::metadata::RegisterBrokerRecord& s, int16_t version, bool all) {
   s.broker_id = 16;
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.is_migrating_zk_broker = true;
   }
   s.incarnation_id = Uuid{14000u, 98001u};
@@ -652,10 +652,10 @@ namespace {
   fill(s.features.emplace_back(), version, all);
   s.rack = "rack-288";
   s.fenced = false;
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.in_controlled_shutdown = true;
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.log_dirs.push_back(Uuid{80930u, 566511u});
   }
 }
@@ -675,12 +675,12 @@ namespace {
 
 [[maybe_unused]] void fill(::fjord::protocol::internal::GroupMetadataValue::MemberMetadata& s, int16_t version, bool all) {
   s.member_id = "member_id-407";
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.group_instance_id = "group_instance_id-33";
   }
   s.client_id = "client_id-595";
   s.client_host = "client_host-348";
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.rebalance_timeout = 89;
   }
   s.session_timeout = 34;
@@ -693,7 +693,7 @@ namespace {
   s.generation = 57;
   s.protocol = "protocol-942";
   s.leader = "leader-745";
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.current_state_timestamp = int64_t{13};
   }
   fill(s.members.emplace_back(), version, all);

@@ -97,13 +97,13 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::BeginQuorumEpochResponse::NodeEndpoint& s, int16_t version, bool all) {
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.node_id = 74;
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.host = "host-844";
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.port = 17;
   }
 }
@@ -111,7 +111,7 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::BeginQuorumEpochResponse& s, int16_t version, bool all) {
   s.error_code = 62;
   fill(s.topics.emplace_back(), version, all);
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     fill(s.node_endpoints.emplace_back(), version, all);
   }
 }
@@ -152,7 +152,7 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::DeleteAclsRequest::DeleteAclsFilter& s, int16_t version, bool all) {
   s.resource_type_filter = 60;
   s.resource_name_filter = "resource_name_filter-804";
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.pattern_type_filter = 6;
   }
   s.principal_filter = "principal_filter-344";
@@ -166,19 +166,19 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::DeleteTopicsRequest::DeleteTopicState& s, int16_t version, bool all) {
-  if (all || version >= 6) {
+  if (all || (version >= 6)) {
     s.name = "name-991";
   }
-  if (all || version >= 6) {
+  if (all || (version >= 6)) {
     s.topic_id = Uuid{55376u, 387633u};
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::DeleteTopicsRequest& s, int16_t version, bool all) {
-  if (all || version >= 6) {
+  if (all || (version >= 6)) {
     fill(s.topics.emplace_back(), version, all);
   }
-  if (all || version <= 5) {
+  if (all || (version <= 5)) {
     s.topic_names.push_back("topic_names-599");
   }
   s.timeout_ms = 23;
@@ -195,10 +195,10 @@ namespace {
 
 [[maybe_unused]] void fill(::fjord::protocol::DescribeConfigsRequest& s, int16_t version, bool all) {
   fill(s.resources.emplace_back(), version, all);
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.include_synonyms = true;
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.include_documentation = true;
   }
 }
@@ -234,13 +234,13 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::FindCoordinatorRequest& s, int16_t version, bool all) {
-  if (all || version <= 3) {
+  if (all || (version <= 3)) {
     s.key = "key-190";
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.key_type = 66;
   }
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.coordinator_keys.push_back("coordinator_keys-800");
   }
 }
@@ -248,16 +248,16 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::InitProducerIdRequest& s, int16_t version, bool all) {
   s.transactional_id = "transactional_id-923";
   s.transaction_timeout_ms = 36;
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.producer_id = int64_t{88};
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.producer_epoch = 63;
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::LeaderAndIsrResponse::LeaderAndIsrPartitionError& s, int16_t version, bool all) {
-  if (all || version <= 4) {
+  if (all || (version <= 4)) {
     s.topic_name = "topic_name-772";
   }
   s.partition_index = 36;
@@ -265,31 +265,31 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::LeaderAndIsrResponse::LeaderAndIsrTopicError& s, int16_t version, bool all) {
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.topic_id = Uuid{97156u, 680093u};
   }
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     fill(s.partition_errors.emplace_back(), version, all);
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::LeaderAndIsrResponse& s, int16_t version, bool all) {
   s.error_code = 49;
-  if (all || version <= 4) {
+  if (all || (version <= 4)) {
     fill(s.partition_errors.emplace_back(), version, all);
   }
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     fill(s.topics.emplace_back(), version, all);
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::ListOffsetsRequest::ListOffsetsPartition& s, int16_t version, bool all) {
   s.partition_index = 46;
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.current_leader_epoch = 19;
   }
   s.timestamp = int64_t{83};
-  if (all || version <= 0) {
+  if (all || (version <= 0)) {
     s.max_num_offsets = 85;
   }
 }
@@ -301,11 +301,11 @@ namespace {
 
 [[maybe_unused]] void fill(::fjord::protocol::ListOffsetsRequest& s, int16_t version, bool all) {
   s.replica_id = 65;
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.isolation_level = 44;
   }
   fill(s.topics.emplace_back(), version, all);
-  if (all || version >= 10) {
+  if (all || (version >= 10)) {
     s.timeout_ms = 55;
   }
 }
@@ -313,10 +313,10 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::OffsetCommitRequest::OffsetCommitRequestPartition& s, int16_t version, bool all) {
   s.partition_index = 57;
   s.committed_offset = int64_t{42};
-  if (all || version >= 6) {
+  if (all || (version >= 6)) {
     s.committed_leader_epoch = 81;
   }
-  if (all || version == 1) {
+  if (all || (version == 1)) {
     s.commit_timestamp = int64_t{68};
   }
   s.committed_metadata = "committed_metadata-792";
@@ -329,16 +329,16 @@ namespace {
 
 [[maybe_unused]] void fill(::fjord::protocol::OffsetCommitRequest& s, int16_t version, bool all) {
   s.group_id = "group_id-762";
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.generation_id_or_member_epoch = 37;
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.member_id = "member_id-25";
   }
-  if (all || version >= 7) {
+  if (all || (version >= 7)) {
     s.group_instance_id = "group_instance_id-173";
   }
-  if (all || version >= 2 && version <= 4) {
+  if (all || (version >= 2 && version <= 4)) {
     s.retention_time_ms = int64_t{74};
   }
   fill(s.topics.emplace_back(), version, all);
@@ -357,7 +357,7 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::ProduceRequest& s, int16_t version, bool all) {
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.transactional_id = "transactional_id-642";
   }
   s.acks = 73;
@@ -393,7 +393,7 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::TxnOffsetCommitRequest::TxnOffsetCommitRequestPartition& s, int16_t version, bool all) {
   s.partition_index = 67;
   s.committed_offset = int64_t{74};
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.committed_leader_epoch = 27;
   }
   s.committed_metadata = "committed_metadata-229";
@@ -409,13 +409,13 @@ namespace {
   s.group_id = "group_id-459";
   s.producer_id = int64_t{5};
   s.producer_epoch = 84;
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.generation_id = 84;
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.member_id = "member_id-100";
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.group_instance_id = "group_instance_id-754";
   }
   fill(s.topics.emplace_back(), version, all);

@@ -48,37 +48,37 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::AddPartitionsToTxnRequest::AddPartitionsToTxnTransaction& s, int16_t version, bool all) {
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.transactional_id = "transactional_id-726";
   }
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.producer_id = int64_t{52};
   }
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.producer_epoch = 74;
   }
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.verify_only = true;
   }
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     fill(s.topics.emplace_back(), version, all);
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::AddPartitionsToTxnRequest& s, int16_t version, bool all) {
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     fill(s.transactions.emplace_back(), version, all);
   }
-  if (all || version <= 3) {
+  if (all || (version <= 3)) {
     s.v3_and_below_transactional_id = "v3_and_below_transactional_id-712";
   }
-  if (all || version <= 3) {
+  if (all || (version <= 3)) {
     s.v3_and_below_producer_id = int64_t{55};
   }
-  if (all || version <= 3) {
+  if (all || (version <= 3)) {
     s.v3_and_below_producer_epoch = 6;
   }
-  if (all || version <= 3) {
+  if (all || (version <= 3)) {
     fill(s.v3_and_below_topics.emplace_back(), version, all);
   }
 }
@@ -129,7 +129,7 @@ namespace {
   s.current_metadata_offset = int64_t{68};
   s.want_fence = true;
   s.want_shut_down = true;
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.offline_log_dirs.push_back(Uuid{65937u, 461560u});
   }
 }
@@ -154,10 +154,10 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::CreateDelegationTokenRequest& s, int16_t version, bool all) {
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.owner_principal_type = "owner_principal_type-968";
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.owner_principal_name = "owner_principal_name-71";
   }
   fill(s.renewers.emplace_back(), version, all);
@@ -169,7 +169,7 @@ namespace {
   s.error_message = "error_message-369";
   s.resource_type = 58;
   s.resource_name = "resource_name-423";
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.pattern_type = 26;
   }
   s.principal = "principal-763";
@@ -191,30 +191,30 @@ namespace {
 
 [[maybe_unused]] void fill(::fjord::protocol::DeleteTopicsResponse::DeletableTopicResult& s, int16_t version, bool all) {
   s.name = "name-299";
-  if (all || version >= 6) {
+  if (all || (version >= 6)) {
     s.topic_id = Uuid{57832u, 404825u};
   }
   s.error_code = 57;
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.error_message = "error_message-649";
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::DeleteTopicsResponse& s, int16_t version, bool all) {
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.throttle_time_ms = 32;
   }
   fill(s.responses.emplace_back(), version, all);
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::DescribeConfigsResponse::DescribeConfigsSynonym& s, int16_t version, bool all) {
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.name = "name-752";
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.value = "value-945";
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.source = 28;
   }
 }
@@ -223,20 +223,20 @@ namespace {
   s.name = "name-447";
   s.value = "value-392";
   s.read_only = true;
-  if (all || version <= 0) {
+  if (all || (version <= 0)) {
     s.is_default = true;
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.config_source = 8;
   }
   s.is_sensitive = true;
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     fill(s.synonyms.emplace_back(), version, all);
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.config_type = 54;
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.documentation = "documentation-525";
   }
 }
@@ -311,46 +311,46 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::FindCoordinatorResponse::Coordinator& s, int16_t version, bool all) {
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.key = "key-932";
   }
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.node_id = 82;
   }
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.host = "host-884";
   }
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.port = 51;
   }
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.error_code = 20;
   }
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.error_message = "error_message-21";
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::FindCoordinatorResponse& s, int16_t version, bool all) {
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.throttle_time_ms = 73;
   }
-  if (all || version <= 3) {
+  if (all || (version <= 3)) {
     s.error_code = 29;
   }
-  if (all || version >= 1 && version <= 3) {
+  if (all || (version >= 1 && version <= 3)) {
     s.error_message = "error_message-914";
   }
-  if (all || version <= 3) {
+  if (all || (version <= 3)) {
     s.node_id = 16;
   }
-  if (all || version <= 3) {
+  if (all || (version <= 3)) {
     s.host = "host-26";
   }
-  if (all || version <= 3) {
+  if (all || (version <= 3)) {
     s.port = 25;
   }
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     fill(s.coordinators.emplace_back(), version, all);
   }
 }
@@ -366,7 +366,7 @@ namespace {
 
 [[maybe_unused]] void fill(::fjord::protocol::LeaderChangeMessage::Voter& s, int16_t version, bool all) {
   s.voter_id = 46;
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.voter_directory_id = Uuid{43745u, 306216u};
   }
 }
@@ -381,16 +381,16 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::ListOffsetsResponse::ListOffsetsPartitionResponse& s, int16_t version, bool all) {
   s.partition_index = 61;
   s.error_code = 85;
-  if (all || version <= 0) {
+  if (all || (version <= 0)) {
     s.old_style_offsets.push_back(int64_t{45});
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.timestamp = int64_t{39};
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.offset = int64_t{44};
   }
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.leader_epoch = 8;
   }
 }
@@ -401,7 +401,7 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::ListOffsetsResponse& s, int16_t version, bool all) {
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.throttle_time_ms = 6;
   }
   fill(s.topics.emplace_back(), version, all);
@@ -420,41 +420,41 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::OffsetCommitResponse& s, int16_t version, bool all) {
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.throttle_time_ms = 56;
   }
   fill(s.topics.emplace_back(), version, all);
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::ProduceResponse::BatchIndexAndErrorMessage& s, int16_t version, bool all) {
-  if (all || version >= 8) {
+  if (all || (version >= 8)) {
     s.batch_index = 72;
   }
-  if (all || version >= 8) {
+  if (all || (version >= 8)) {
     s.batch_index_error_message = "batch_index_error_message-31";
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::ProduceResponse::LeaderIdAndEpoch& s, int16_t version, bool all) {
-  if (all || version >= 10) {
+  if (all || (version >= 10)) {
     s.leader_id = 33;
   }
-  if (all || version >= 10) {
+  if (all || (version >= 10)) {
     s.leader_epoch = 22;
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::ProduceResponse::NodeEndpoint& s, int16_t version, bool all) {
-  if (all || version >= 10) {
+  if (all || (version >= 10)) {
     s.node_id = 26;
   }
-  if (all || version >= 10) {
+  if (all || (version >= 10)) {
     s.host = "host-291";
   }
-  if (all || version >= 10) {
+  if (all || (version >= 10)) {
     s.port = 10;
   }
-  if (all || version >= 10) {
+  if (all || (version >= 10)) {
     s.rack = "rack-726";
   }
 }
@@ -463,19 +463,19 @@ namespace {
   s.index = 54;
   s.error_code = 17;
   s.base_offset = int64_t{31};
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.log_append_time_ms = int64_t{43};
   }
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.log_start_offset = int64_t{10};
   }
-  if (all || version >= 8) {
+  if (all || (version >= 8)) {
     fill(s.record_errors.emplace_back(), version, all);
   }
-  if (all || version >= 8) {
+  if (all || (version >= 8)) {
     s.error_message = "error_message-695";
   }
-  if (all || version >= 10) {
+  if (all || (version >= 10)) {
     fill(s.current_leader, version, all);
   }
 }
@@ -487,10 +487,10 @@ namespace {
 
 [[maybe_unused]] void fill(::fjord::protocol::ProduceResponse& s, int16_t version, bool all) {
   fill(s.responses.emplace_back(), version, all);
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.throttle_time_ms = 57;
   }
-  if (all || version >= 10) {
+  if (all || (version >= 10)) {
     fill(s.node_endpoints.emplace_back(), version, all);
   }
 }
@@ -608,12 +608,12 @@ namespace {
 
 [[maybe_unused]] void fill(::fjord::protocol::internal::OffsetCommitValue& s, int16_t version, bool all) {
   s.offset = int64_t{79};
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.leader_epoch = 51;
   }
   s.metadata = "metadata-167";
   s.commit_timestamp = int64_t{59};
-  if (all || version == 1) {
+  if (all || (version == 1)) {
     s.expire_timestamp = int64_t{81};
   }
 }
@@ -645,10 +645,10 @@ namespace {
 
 [[maybe_unused]] void fill(::fjord::protocol::internal::TransactionLogValue& s, int16_t version, bool all) {
   s.producer_id = int64_t{87};
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.previous_producer_id = int64_t{88};
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.next_producer_id = int64_t{50};
   }
   s.producer_epoch = 68;
@@ -658,7 +658,7 @@ namespace {
   fill((*s.transaction_partitions).emplace_back(), version, all);
   s.transaction_last_update_timestamp_ms = int64_t{14};
   s.transaction_start_timestamp_ms = int64_t{13};
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.client_transaction_version = 45;
   }
 }

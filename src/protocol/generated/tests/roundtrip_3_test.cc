@@ -53,23 +53,23 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::AddPartitionsToTxnResponse::AddPartitionsToTxnResult& s, int16_t version, bool all) {
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.transactional_id = "transactional_id-325";
   }
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     fill(s.topic_results.emplace_back(), version, all);
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::AddPartitionsToTxnResponse& s, int16_t version, bool all) {
   s.throttle_time_ms = 20;
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.error_code = 26;
   }
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     fill(s.results_by_transaction.emplace_back(), version, all);
   }
-  if (all || version <= 3) {
+  if (all || (version <= 3)) {
     fill(s.results_by_topic_v3_and_below.emplace_back(), version, all);
   }
 }
@@ -112,10 +112,10 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::ConsumerProtocolSubscription::TopicPartition& s, int16_t version, bool all) {
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.topic = "topic-689";
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.partitions.push_back(33);
   }
 }
@@ -123,13 +123,13 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::ConsumerProtocolSubscription& s, int16_t version, bool all) {
   s.topics.push_back("topics-117");
   s.user_data = std::vector<uint8_t>{1, 2, 106};
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     fill(s.owned_partitions.emplace_back(), version, all);
   }
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.generation_id = 74;
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.rack_id = "rack_id-225";
   }
 }
@@ -138,10 +138,10 @@ namespace {
   s.error_code = 29;
   s.principal_type = "principal_type-239";
   s.principal_name = "principal_name-464";
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.token_requester_principal_type = "token_requester_principal_type-625";
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.token_requester_principal_name = "token_requester_principal_name-982";
   }
   s.issue_timestamp_ms = int64_t{21};
@@ -161,7 +161,7 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::DescribeAclsRequest& s, int16_t version, bool all) {
   s.resource_type_filter = 14;
   s.resource_name_filter = "resource_name_filter-658";
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.pattern_type_filter = 6;
   }
   s.principal_filter = "principal_filter-158";
@@ -205,7 +205,7 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::ElectLeadersRequest& s, int16_t version, bool all) {
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.election_type = 41;
   }
   s.topic_partitions.emplace();
@@ -245,23 +245,23 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::LeaveGroupRequest::MemberIdentity& s, int16_t version, bool all) {
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.member_id = "member_id-294";
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.group_instance_id = "group_instance_id-145";
   }
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.reason = "reason-285";
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::LeaveGroupRequest& s, int16_t version, bool all) {
   s.group_id = "group_id-314";
-  if (all || version <= 2) {
+  if (all || (version <= 2)) {
     s.member_id = "member_id-103";
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     fill(s.members.emplace_back(), version, all);
   }
 }
@@ -352,10 +352,10 @@ namespace {
   s.partition_index = 89;
   s.candidate_epoch = 45;
   s.candidate_id = 8;
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.candidate_directory_id = Uuid{33169u, 232184u};
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.voter_directory_id = Uuid{80748u, 565237u};
   }
   s.last_offset_epoch = 66;
@@ -369,7 +369,7 @@ namespace {
 
 [[maybe_unused]] void fill(::fjord::protocol::VoteRequest& s, int16_t version, bool all) {
   s.cluster_id = "cluster_id-811";
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.voter_id = 4;
   }
   fill(s.topics.emplace_back(), version, all);
@@ -429,25 +429,25 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::raft::QuorumStateData::Voter& s, int16_t version, bool all) {
-  if (all || version <= 0) {
+  if (all || (version <= 0)) {
     s.voter_id = 70;
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::raft::QuorumStateData& s, int16_t version, bool all) {
-  if (all || version <= 0) {
+  if (all || (version <= 0)) {
     s.cluster_id = "cluster_id-476";
   }
   s.leader_id = 7;
   s.leader_epoch = 27;
   s.voted_id = 56;
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.voted_directory_id = Uuid{55494u, 388459u};
   }
-  if (all || version <= 0) {
+  if (all || (version <= 0)) {
     s.applied_offset = int64_t{8};
   }
-  if (all || version <= 0) {
+  if (all || (version <= 0)) {
     s.current_voters.emplace();
     fill((*s.current_voters).emplace_back(), version, all);
   }

@@ -74,10 +74,10 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::ApiVersionsRequest& s, int16_t version, bool all) {
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.client_software_name = "client_software_name-982";
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.client_software_version = "client_software_version-956";
   }
 }
@@ -105,20 +105,20 @@ namespace {
   fill(s.listeners.emplace_back(), version, all);
   fill(s.features.emplace_back(), version, all);
   s.rack = "rack-503";
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.is_migrating_zk_broker = true;
   }
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.log_dirs.push_back(Uuid{77642u, 543495u});
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.previous_broker_epoch = int64_t{63};
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::ControlledShutdownRequest& s, int16_t version, bool all) {
   s.broker_id = 51;
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.broker_epoch = int64_t{7};
   }
 }
@@ -166,7 +166,7 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::DescribeAclsResponse::DescribeAclsResource& s, int16_t version, bool all) {
   s.resource_type = 36;
   s.resource_name = "resource_name-165";
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.pattern_type = 70;
   }
   fill(s.acls.emplace_back(), version, all);
@@ -189,10 +189,10 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::DescribeDelegationTokenResponse::DescribedDelegationToken& s, int16_t version, bool all) {
   s.principal_type = "principal_type-108";
   s.principal_name = "principal_name-635";
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.token_requester_principal_type = "token_requester_principal_type-900";
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.token_requester_principal_name = "token_requester_principal_name-483";
   }
   s.issue_timestamp = int64_t{58};
@@ -211,14 +211,14 @@ namespace {
 
 [[maybe_unused]] void fill(::fjord::protocol::DescribeQuorumResponse::ReplicaState& s, int16_t version, bool all) {
   s.replica_id = 89;
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.replica_directory_id = Uuid{31239u, 218674u};
   }
   s.log_end_offset = int64_t{60};
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.last_fetch_timestamp = int64_t{89};
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.last_caught_up_timestamp = int64_t{35};
   }
 }
@@ -226,7 +226,7 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::DescribeQuorumResponse::PartitionData& s, int16_t version, bool all) {
   s.partition_index = 64;
   s.error_code = 16;
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.error_message = "error_message-177";
   }
   s.leader_id = 37;
@@ -242,33 +242,33 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::DescribeQuorumResponse::Listener& s, int16_t version, bool all) {
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.name = "name-933";
   }
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.host = "host-654";
   }
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.port = 87;
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::DescribeQuorumResponse::Node& s, int16_t version, bool all) {
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.node_id = 56;
   }
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     fill(s.listeners.emplace_back(), version, all);
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::DescribeQuorumResponse& s, int16_t version, bool all) {
   s.error_code = 76;
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.error_message = "error_message-512";
   }
   fill(s.topics.emplace_back(), version, all);
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     fill(s.nodes.emplace_back(), version, all);
   }
 }
@@ -288,7 +288,7 @@ namespace {
 
 [[maybe_unused]] void fill(::fjord::protocol::ElectLeadersResponse& s, int16_t version, bool all) {
   s.throttle_time_ms = 90;
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.error_code = 44;
   }
   fill(s.replica_election_results.emplace_back(), version, all);
@@ -334,23 +334,23 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::LeaveGroupResponse::MemberResponse& s, int16_t version, bool all) {
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.member_id = "member_id-36";
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.group_instance_id = "group_instance_id-942";
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.error_code = 38;
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::LeaveGroupResponse& s, int16_t version, bool all) {
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.throttle_time_ms = 24;
   }
   s.error_code = 67;
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     fill(s.members.emplace_back(), version, all);
   }
 }
@@ -460,13 +460,13 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::VoteResponse::NodeEndpoint& s, int16_t version, bool all) {
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.node_id = 30;
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.host = "host-455";
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.port = 62;
   }
 }
@@ -489,7 +489,7 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::VoteResponse& s, int16_t version, bool all) {
   s.error_code = 72;
   fill(s.topics.emplace_back(), version, all);
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     fill(s.node_endpoints.emplace_back(), version, all);
   }
 }

@@ -75,25 +75,25 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::ApiVersionsResponse::SupportedFeatureKey& s, int16_t version, bool all) {
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.name = "name-520";
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.min_version = 3;
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.max_version = 75;
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::ApiVersionsResponse::FinalizedFeatureKey& s, int16_t version, bool all) {
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.name = "name-138";
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.max_version_level = 40;
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.min_version_level = 19;
   }
 }
@@ -101,19 +101,19 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::ApiVersionsResponse& s, int16_t version, bool all) {
   s.error_code = 53;
   fill(s.api_keys.emplace_back(), version, all);
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.throttle_time_ms = 25;
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     fill(s.supported_features.emplace_back(), version, all);
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.finalized_features_epoch = int64_t{32};
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     fill(s.finalized_features.emplace_back(), version, all);
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.zk_migration_ready = true;
   }
 }
@@ -183,7 +183,7 @@ namespace {
 
 [[maybe_unused]] void fill(::fjord::protocol::DescribeGroupsRequest& s, int16_t version, bool all) {
   s.groups.push_back("groups-477");
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.include_authorized_operations = true;
   }
 }
@@ -208,10 +208,10 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::EndQuorumEpochRequest::ReplicaInfo& s, int16_t version, bool all) {
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.candidate_id = 18;
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.candidate_directory_id = Uuid{65766u, 460363u};
   }
 }
@@ -220,10 +220,10 @@ namespace {
   s.partition_index = 84;
   s.leader_id = 82;
   s.leader_epoch = 45;
-  if (all || version <= 0) {
+  if (all || (version <= 0)) {
     s.preferred_successors.push_back(76);
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     fill(s.preferred_candidates.emplace_back(), version, all);
   }
 }
@@ -234,13 +234,13 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::EndQuorumEpochRequest::LeaderEndpoint& s, int16_t version, bool all) {
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.name = "name-339";
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.host = "host-352";
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.port = 63;
   }
 }
@@ -248,89 +248,89 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::EndQuorumEpochRequest& s, int16_t version, bool all) {
   s.cluster_id = "cluster_id-566";
   fill(s.topics.emplace_back(), version, all);
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     fill(s.leader_endpoints.emplace_back(), version, all);
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::FetchRequest::FetchPartition& s, int16_t version, bool all) {
   s.partition = 4;
-  if (all || version >= 9) {
+  if (all || (version >= 9)) {
     s.current_leader_epoch = 63;
   }
   s.fetch_offset = int64_t{36};
-  if (all || version >= 12) {
+  if (all || (version >= 12)) {
     s.last_fetched_epoch = 60;
   }
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.log_start_offset = int64_t{64};
   }
   s.partition_max_bytes = 3;
-  if (all || version >= 17) {
+  if (all || (version >= 17)) {
     s.replica_directory_id = Uuid{172u, 1205u};
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::FetchRequest::ReplicaState& s, int16_t version, bool all) {
-  if (all || version >= 15) {
+  if (all || (version >= 15)) {
     s.replica_id = 79;
   }
-  if (all || version >= 15) {
+  if (all || (version >= 15)) {
     s.replica_epoch = int64_t{33};
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::FetchRequest::FetchTopic& s, int16_t version, bool all) {
-  if (all || version <= 12) {
+  if (all || (version <= 12)) {
     s.topic = "topic-888";
   }
-  if (all || version >= 13) {
+  if (all || (version >= 13)) {
     s.topic_id = Uuid{53743u, 376202u};
   }
   fill(s.partitions.emplace_back(), version, all);
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::FetchRequest::ForgottenTopic& s, int16_t version, bool all) {
-  if (all || version >= 7 && version <= 12) {
+  if (all || (version >= 7 && version <= 12)) {
     s.topic = "topic-644";
   }
-  if (all || version >= 13) {
+  if (all || (version >= 13)) {
     s.topic_id = Uuid{53718u, 376027u};
   }
-  if (all || version >= 7) {
+  if (all || (version >= 7)) {
     s.partitions.push_back(8);
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::FetchRequest& s, int16_t version, bool all) {
-  if (all || version >= 12) {
+  if (all || (version >= 12)) {
     s.cluster_id = "cluster_id-382";
   }
-  if (all || version <= 14) {
+  if (all || (version <= 14)) {
     s.replica_id = 60;
   }
-  if (all || version >= 15) {
+  if (all || (version >= 15)) {
     fill(s.replica_state, version, all);
   }
   s.max_wait_ms = 50;
   s.min_bytes = 46;
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.max_bytes = 67;
   }
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.isolation_level = 7;
   }
-  if (all || version >= 7) {
+  if (all || (version >= 7)) {
     s.session_id = 7;
   }
-  if (all || version >= 7) {
+  if (all || (version >= 7)) {
     s.session_epoch = 27;
   }
   fill(s.topics.emplace_back(), version, all);
-  if (all || version >= 7) {
+  if (all || (version >= 7)) {
     fill(s.forgotten_topics_data.emplace_back(), version, all);
   }
-  if (all || version >= 11) {
+  if (all || (version >= 11)) {
     s.rack_id = "rack_id-248";
   }
 }
@@ -339,7 +339,7 @@ namespace {
   s.group_id = "group_id-736";
   s.generation_id = 36;
   s.member_id = "member_id-576";
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.group_instance_id = "group_instance_id-107";
   }
 }
@@ -354,16 +354,16 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::JoinGroupRequest& s, int16_t version, bool all) {
   s.group_id = "group_id-173";
   s.session_timeout_ms = 35;
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.rebalance_timeout_ms = 55;
   }
   s.member_id = "member_id-217";
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.group_instance_id = "group_instance_id-709";
   }
   s.protocol_type = "protocol_type-200";
   fill(s.protocols.emplace_back(), version, all);
-  if (all || version >= 8) {
+  if (all || (version >= 8)) {
     s.reason = "reason-344";
   }
 }
@@ -376,57 +376,57 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::ListTransactionsRequest& s, int16_t version, bool all) {
   s.state_filters.push_back("state_filters-482");
   s.producer_id_filters.push_back(int64_t{80});
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.duration_filter = int64_t{41};
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::OffsetFetchRequest::OffsetFetchRequestTopic& s, int16_t version, bool all) {
-  if (all || version <= 7) {
+  if (all || (version <= 7)) {
     s.name = "name-97";
   }
-  if (all || version <= 7) {
+  if (all || (version <= 7)) {
     s.partition_indexes.push_back(64);
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::OffsetFetchRequest::OffsetFetchRequestTopics& s, int16_t version, bool all) {
-  if (all || version >= 8) {
+  if (all || (version >= 8)) {
     s.name = "name-572";
   }
-  if (all || version >= 8) {
+  if (all || (version >= 8)) {
     s.partition_indexes.push_back(87);
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::OffsetFetchRequest::OffsetFetchRequestGroup& s, int16_t version, bool all) {
-  if (all || version >= 8) {
+  if (all || (version >= 8)) {
     s.group_id = "group_id-727";
   }
-  if (all || version >= 9) {
+  if (all || (version >= 9)) {
     s.member_id = "member_id-341";
   }
-  if (all || version >= 9) {
+  if (all || (version >= 9)) {
     s.member_epoch = 13;
   }
-  if (all || version >= 8) {
+  if (all || (version >= 8)) {
     s.topics.emplace();
     fill((*s.topics).emplace_back(), version, all);
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::OffsetFetchRequest& s, int16_t version, bool all) {
-  if (all || version <= 7) {
+  if (all || (version <= 7)) {
     s.group_id = "group_id-800";
   }
-  if (all || version <= 7) {
+  if (all || (version <= 7)) {
     s.topics.emplace();
     fill((*s.topics).emplace_back(), version, all);
   }
-  if (all || version >= 8) {
+  if (all || (version >= 8)) {
     fill(s.groups.emplace_back(), version, all);
   }
-  if (all || version >= 7) {
+  if (all || (version >= 7)) {
     s.require_stable = true;
   }
 }
@@ -452,7 +452,7 @@ namespace {
   s.request_api_key = 73;
   s.request_api_version = 38;
   s.correlation_id = 8;
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.client_id = "client_id-585";
   }
 }
@@ -495,63 +495,63 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::StopReplicaRequest::StopReplicaPartitionState& s, int16_t version, bool all) {
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.partition_index = 76;
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.leader_epoch = 39;
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.delete_partition = true;
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::StopReplicaRequest::StopReplicaPartitionV0& s, int16_t version, bool all) {
-  if (all || version <= 0) {
+  if (all || (version <= 0)) {
     s.topic_name = "topic_name-814";
   }
-  if (all || version <= 0) {
+  if (all || (version <= 0)) {
     s.partition_index = 64;
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::StopReplicaRequest::StopReplicaTopicV1& s, int16_t version, bool all) {
-  if (all || version >= 1 && version <= 2) {
+  if (all || (version >= 1 && version <= 2)) {
     s.name = "name-96";
   }
-  if (all || version >= 1 && version <= 2) {
+  if (all || (version >= 1 && version <= 2)) {
     s.partition_indexes.push_back(23);
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::StopReplicaRequest::StopReplicaTopicState& s, int16_t version, bool all) {
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.topic_name = "topic_name-162";
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     fill(s.partition_states.emplace_back(), version, all);
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::StopReplicaRequest& s, int16_t version, bool all) {
   s.controller_id = 31;
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.is_k_raft_controller = true;
   }
   s.controller_epoch = 88;
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.broker_epoch = int64_t{54};
   }
-  if (all || version <= 2) {
+  if (all || (version <= 2)) {
     s.delete_partitions = true;
   }
-  if (all || version <= 0) {
+  if (all || (version <= 0)) {
     fill(s.ungrouped_partitions.emplace_back(), version, all);
   }
-  if (all || version >= 1 && version <= 2) {
+  if (all || (version >= 1 && version <= 2)) {
     fill(s.topics.emplace_back(), version, all);
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     fill(s.topic_states.emplace_back(), version, all);
   }
 }
@@ -559,10 +559,10 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::UpdateFeaturesRequest::FeatureUpdateKey& s, int16_t version, bool all) {
   s.feature = "feature-585";
   s.max_version_level = 85;
-  if (all || version <= 0) {
+  if (all || (version <= 0)) {
     s.allow_downgrade = true;
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.upgrade_type = 74;
   }
 }
@@ -570,7 +570,7 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::UpdateFeaturesRequest& s, int16_t version, bool all) {
   s.timeout_ms = 88;
   fill(s.feature_updates.emplace_back(), version, all);
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.validate_only = true;
   }
 }
@@ -605,10 +605,10 @@ namespace {
   s.broker_id = 69;
   s.broker_epoch = int64_t{10};
   s.fenced = 85;
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.in_controlled_shutdown = 3;
   }
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.log_dirs.push_back(Uuid{69279u, 484954u});
   }
 }
@@ -626,15 +626,15 @@ namespace {
   s.adding_replicas.emplace();
   (*s.adding_replicas).push_back(25);
   s.leader_recovery_state = 40;
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.directories.emplace();
     (*s.directories).push_back(Uuid{36225u, 253576u});
   }
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.eligible_leader_replicas.emplace();
     (*s.eligible_leader_replicas).push_back(33);
   }
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.last_known_elr.emplace();
     (*s.last_known_elr).push_back(15);
   }

@@ -47,10 +47,10 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::AlterPartitionRequest::BrokerState& s, int16_t version, bool all) {
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.broker_id = 79;
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.broker_epoch = int64_t{6};
   }
 }
@@ -58,23 +58,23 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::AlterPartitionRequest::PartitionData& s, int16_t version, bool all) {
   s.partition_index = 58;
   s.leader_epoch = 2;
-  if (all || version <= 2) {
+  if (all || (version <= 2)) {
     s.new_isr.push_back(2);
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     fill(s.new_isr_with_epochs.emplace_back(), version, all);
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.leader_recovery_state = 61;
   }
   s.partition_epoch = 70;
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::AlterPartitionRequest::TopicData& s, int16_t version, bool all) {
-  if (all || version <= 1) {
+  if (all || (version <= 1)) {
     s.topic_name = "topic_name-663";
   }
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.topic_id = Uuid{8580u, 60061u};
   }
   fill(s.partitions.emplace_back(), version, all);
@@ -164,7 +164,7 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::CreateTopicsRequest& s, int16_t version, bool all) {
   fill(s.topics.emplace_back(), version, all);
   s.timeout_ms = 2;
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.validate_only = true;
   }
 }
@@ -216,7 +216,7 @@ namespace {
 
 [[maybe_unused]] void fill(::fjord::protocol::DescribeGroupsResponse::DescribedGroupMember& s, int16_t version, bool all) {
   s.member_id = "member_id-876";
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.group_instance_id = "group_instance_id-537";
   }
   s.client_id = "client_id-568";
@@ -232,13 +232,13 @@ namespace {
   s.protocol_type = "protocol_type-391";
   s.protocol_data = "protocol_data-173";
   fill(s.members.emplace_back(), version, all);
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.authorized_operations = 15;
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::DescribeGroupsResponse& s, int16_t version, bool all) {
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.throttle_time_ms = 82;
   }
   fill(s.groups.emplace_back(), version, all);
@@ -297,13 +297,13 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::EndQuorumEpochResponse::NodeEndpoint& s, int16_t version, bool all) {
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.node_id = 90;
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.host = "host-26";
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.port = 23;
   }
 }
@@ -311,34 +311,34 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::EndQuorumEpochResponse& s, int16_t version, bool all) {
   s.error_code = 57;
   fill(s.topics.emplace_back(), version, all);
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     fill(s.node_endpoints.emplace_back(), version, all);
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::FetchResponse::AbortedTransaction& s, int16_t version, bool all) {
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.producer_id = int64_t{83};
   }
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.first_offset = int64_t{82};
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::FetchResponse::EpochEndOffset& s, int16_t version, bool all) {
-  if (all || version >= 12) {
+  if (all || (version >= 12)) {
     s.epoch = 5;
   }
-  if (all || version >= 12) {
+  if (all || (version >= 12)) {
     s.end_offset = int64_t{17};
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::FetchResponse::LeaderIdAndEpoch& s, int16_t version, bool all) {
-  if (all || version >= 12) {
+  if (all || (version >= 12)) {
     s.leader_id = 26;
   }
-  if (all || version >= 12) {
+  if (all || (version >= 12)) {
     s.leader_epoch = 78;
   }
 }
@@ -354,74 +354,74 @@ namespace {
   s.partition_index = 9;
   s.error_code = 47;
   s.high_watermark = int64_t{25};
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.last_stable_offset = int64_t{77};
   }
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.log_start_offset = int64_t{62};
   }
-  if (all || version >= 12) {
+  if (all || (version >= 12)) {
     fill(s.diverging_epoch, version, all);
   }
-  if (all || version >= 12) {
+  if (all || (version >= 12)) {
     fill(s.current_leader, version, all);
   }
-  if (all || version >= 12) {
+  if (all || (version >= 12)) {
     fill(s.snapshot_id, version, all);
   }
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.aborted_transactions.emplace();
     fill((*s.aborted_transactions).emplace_back(), version, all);
   }
-  if (all || version >= 11) {
+  if (all || (version >= 11)) {
     s.preferred_read_replica = 46;
   }
   s.records = Records::from_bytes(kSampleRecords);
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::FetchResponse::FetchableTopicResponse& s, int16_t version, bool all) {
-  if (all || version <= 12) {
+  if (all || (version <= 12)) {
     s.topic = "topic-21";
   }
-  if (all || version >= 13) {
+  if (all || (version >= 13)) {
     s.topic_id = Uuid{19219u, 134534u};
   }
   fill(s.partitions.emplace_back(), version, all);
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::FetchResponse::NodeEndpoint& s, int16_t version, bool all) {
-  if (all || version >= 16) {
+  if (all || (version >= 16)) {
     s.node_id = 32;
   }
-  if (all || version >= 16) {
+  if (all || (version >= 16)) {
     s.host = "host-510";
   }
-  if (all || version >= 16) {
+  if (all || (version >= 16)) {
     s.port = 27;
   }
-  if (all || version >= 16) {
+  if (all || (version >= 16)) {
     s.rack = "rack-283";
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::FetchResponse& s, int16_t version, bool all) {
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.throttle_time_ms = 55;
   }
-  if (all || version >= 7) {
+  if (all || (version >= 7)) {
     s.error_code = 16;
   }
-  if (all || version >= 7) {
+  if (all || (version >= 7)) {
     s.session_id = 68;
   }
   fill(s.responses.emplace_back(), version, all);
-  if (all || version >= 16) {
+  if (all || (version >= 16)) {
     fill(s.node_endpoints.emplace_back(), version, all);
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::HeartbeatResponse& s, int16_t version, bool all) {
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.throttle_time_ms = 62;
   }
   s.error_code = 75;
@@ -429,24 +429,24 @@ namespace {
 
 [[maybe_unused]] void fill(::fjord::protocol::JoinGroupResponse::JoinGroupResponseMember& s, int16_t version, bool all) {
   s.member_id = "member_id-344";
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.group_instance_id = "group_instance_id-529";
   }
   s.metadata = std::vector<uint8_t>{1, 2, 118};
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::JoinGroupResponse& s, int16_t version, bool all) {
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.throttle_time_ms = 47;
   }
   s.error_code = 69;
   s.generation_id = 19;
-  if (all || version >= 7) {
+  if (all || (version >= 7)) {
     s.protocol_type = "protocol_type-360";
   }
   s.protocol_name = "protocol_name-95";
   s.leader = "leader-6";
-  if (all || version >= 9) {
+  if (all || (version >= 9)) {
     s.skip_assignment = true;
   }
   s.member_id = "member_id-697";
@@ -481,82 +481,82 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::OffsetFetchResponse::OffsetFetchResponsePartition& s, int16_t version, bool all) {
-  if (all || version <= 7) {
+  if (all || (version <= 7)) {
     s.partition_index = 47;
   }
-  if (all || version <= 7) {
+  if (all || (version <= 7)) {
     s.committed_offset = int64_t{32};
   }
-  if (all || version >= 5 && version <= 7) {
+  if (all || (version >= 5 && version <= 7)) {
     s.committed_leader_epoch = 59;
   }
-  if (all || version <= 7) {
+  if (all || (version <= 7)) {
     s.metadata = "metadata-425";
   }
-  if (all || version <= 7) {
+  if (all || (version <= 7)) {
     s.error_code = 84;
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::OffsetFetchResponse::OffsetFetchResponseTopic& s, int16_t version, bool all) {
-  if (all || version <= 7) {
+  if (all || (version <= 7)) {
     s.name = "name-778";
   }
-  if (all || version <= 7) {
+  if (all || (version <= 7)) {
     fill(s.partitions.emplace_back(), version, all);
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::OffsetFetchResponse::OffsetFetchResponsePartitions& s, int16_t version, bool all) {
-  if (all || version >= 8) {
+  if (all || (version >= 8)) {
     s.partition_index = 20;
   }
-  if (all || version >= 8) {
+  if (all || (version >= 8)) {
     s.committed_offset = int64_t{71};
   }
-  if (all || version >= 8) {
+  if (all || (version >= 8)) {
     s.committed_leader_epoch = 45;
   }
-  if (all || version >= 8) {
+  if (all || (version >= 8)) {
     s.metadata = "metadata-337";
   }
-  if (all || version >= 8) {
+  if (all || (version >= 8)) {
     s.error_code = 72;
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::OffsetFetchResponse::OffsetFetchResponseTopics& s, int16_t version, bool all) {
-  if (all || version >= 8) {
+  if (all || (version >= 8)) {
     s.name = "name-346";
   }
-  if (all || version >= 8) {
+  if (all || (version >= 8)) {
     fill(s.partitions.emplace_back(), version, all);
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::OffsetFetchResponse::OffsetFetchResponseGroup& s, int16_t version, bool all) {
-  if (all || version >= 8) {
+  if (all || (version >= 8)) {
     s.group_id = "group_id-245";
   }
-  if (all || version >= 8) {
+  if (all || (version >= 8)) {
     fill(s.topics.emplace_back(), version, all);
   }
-  if (all || version >= 8) {
+  if (all || (version >= 8)) {
     s.error_code = 20;
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::OffsetFetchResponse& s, int16_t version, bool all) {
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.throttle_time_ms = 83;
   }
-  if (all || version <= 7) {
+  if (all || (version <= 7)) {
     fill(s.topics.emplace_back(), version, all);
   }
-  if (all || version >= 2 && version <= 7) {
+  if (all || (version >= 2 && version <= 7)) {
     s.error_code = 78;
   }
-  if (all || version >= 8) {
+  if (all || (version >= 8)) {
     fill(s.groups.emplace_back(), version, all);
   }
 }
@@ -667,7 +667,7 @@ namespace {
   s.throttle_time_ms = 54;
   s.error_code = 85;
   s.error_message = "error_message-100";
-  if (all || version <= 1) {
+  if (all || (version <= 1)) {
     fill(s.results.emplace_back(), version, all);
   }
 }
@@ -724,14 +724,14 @@ namespace {
   s.leader_recovery_state = 10;
   s.leader_epoch = 91;
   s.partition_epoch = 18;
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.directories.push_back(Uuid{55885u, 391196u});
   }
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.eligible_leader_replicas.emplace();
     (*s.eligible_leader_replicas).push_back(52);
   }
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.last_known_elr.emplace();
     (*s.last_known_elr).push_back(33);
   }

@@ -54,17 +54,17 @@ namespace {
   s.leader_id = 2;
   s.leader_epoch = 63;
   s.isr.push_back(53);
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.leader_recovery_state = 29;
   }
   s.partition_epoch = 19;
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::AlterPartitionResponse::TopicData& s, int16_t version, bool all) {
-  if (all || version <= 1) {
+  if (all || (version <= 1)) {
     s.topic_name = "topic_name-536";
   }
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.topic_id = Uuid{48438u, 339067u};
   }
   fill(s.partitions.emplace_back(), version, all);
@@ -150,49 +150,49 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::CreateTopicsResponse::CreatableTopicConfigs& s, int16_t version, bool all) {
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.name = "name-784";
   }
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.value = "value-22";
   }
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.read_only = true;
   }
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.config_source = 71;
   }
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.is_sensitive = true;
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::CreateTopicsResponse::CreatableTopicResult& s, int16_t version, bool all) {
   s.name = "name-133";
-  if (all || version >= 7) {
+  if (all || (version >= 7)) {
     s.topic_id = Uuid{79767u, 558370u};
   }
   s.error_code = 38;
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.error_message = "error_message-628";
   }
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.topic_config_error_code = 11;
   }
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.num_partitions = 71;
   }
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.replication_factor = 83;
   }
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.configs.emplace();
     fill((*s.configs).emplace_back(), version, all);
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::CreateTopicsResponse& s, int16_t version, bool all) {
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.throttle_time_ms = 33;
   }
   fill(s.topics.emplace_back(), version, all);
@@ -216,7 +216,7 @@ namespace {
 
 [[maybe_unused]] void fill(::fjord::protocol::DescribeClusterRequest& s, int16_t version, bool all) {
   s.include_cluster_authorized_operations = true;
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.endpoint_type = 68;
   }
 }
@@ -260,7 +260,7 @@ namespace {
   s.current_leader_epoch = 39;
   fill(s.snapshot_id, version, all);
   s.position = int64_t{10};
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.replica_directory_id = Uuid{28402u, 198815u};
   }
 }
@@ -303,16 +303,16 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::ListGroupsRequest& s, int16_t version, bool all) {
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.states_filter.push_back("states_filter-847");
   }
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.types_filter.push_back("types_filter-640");
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::MetadataRequest::MetadataRequestTopic& s, int16_t version, bool all) {
-  if (all || version >= 10) {
+  if (all || (version >= 10)) {
     s.topic_id = Uuid{20818u, 145727u};
   }
   s.name = "name-26";
@@ -321,20 +321,20 @@ namespace {
 [[maybe_unused]] void fill(::fjord::protocol::MetadataRequest& s, int16_t version, bool all) {
   s.topics.emplace();
   fill((*s.topics).emplace_back(), version, all);
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.allow_auto_topic_creation = false;
   }
-  if (all || version >= 8 && version <= 10) {
+  if (all || (version >= 8 && version <= 10)) {
     s.include_cluster_authorized_operations = true;
   }
-  if (all || version >= 8) {
+  if (all || (version >= 8)) {
     s.include_topic_authorized_operations = true;
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::OffsetForLeaderEpochRequest::OffsetForLeaderPartition& s, int16_t version, bool all) {
   s.partition = 26;
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.current_leader_epoch = 73;
   }
   s.leader_epoch = 2;
@@ -346,7 +346,7 @@ namespace {
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::OffsetForLeaderEpochRequest& s, int16_t version, bool all) {
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.replica_id = 43;
   }
   fill(s.topics.emplace_back(), version, all);
@@ -393,51 +393,51 @@ namespace {
   s.group_id = "group_id-174";
   s.generation_id = 53;
   s.member_id = "member_id-695";
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.group_instance_id = "group_instance_id-159";
   }
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.protocol_type = "protocol_type-916";
   }
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.protocol_name = "protocol_name-987";
   }
   fill(s.assignments.emplace_back(), version, all);
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::UpdateMetadataRequest::UpdateMetadataEndpoint& s, int16_t version, bool all) {
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.port = 15;
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.host = "host-272";
   }
-  if (all || version >= 3) {
+  if (all || (version >= 3)) {
     s.listener = "listener-123";
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     s.security_protocol = 31;
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::UpdateMetadataRequest::UpdateMetadataBroker& s, int16_t version, bool all) {
   s.id = 60;
-  if (all || version <= 0) {
+  if (all || (version <= 0)) {
     s.v0_host = "v0_host-266";
   }
-  if (all || version <= 0) {
+  if (all || (version <= 0)) {
     s.v0_port = 59;
   }
-  if (all || version >= 1) {
+  if (all || (version >= 1)) {
     fill(s.endpoints.emplace_back(), version, all);
   }
-  if (all || version >= 2) {
+  if (all || (version >= 2)) {
     s.rack = "rack-265";
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::UpdateMetadataRequest::UpdateMetadataPartitionState& s, int16_t version, bool all) {
-  if (all || version <= 4) {
+  if (all || (version <= 4)) {
     s.topic_name = "topic_name-873";
   }
   s.partition_index = 13;
@@ -447,39 +447,39 @@ namespace {
   s.isr.push_back(31);
   s.zk_version = 50;
   s.replicas.push_back(15);
-  if (all || version >= 4) {
+  if (all || (version >= 4)) {
     s.offline_replicas.push_back(33);
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::UpdateMetadataRequest::UpdateMetadataTopicState& s, int16_t version, bool all) {
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.topic_name = "topic_name-519";
   }
-  if (all || version >= 7) {
+  if (all || (version >= 7)) {
     s.topic_id = Uuid{53789u, 376524u};
   }
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     fill(s.partition_states.emplace_back(), version, all);
   }
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::UpdateMetadataRequest& s, int16_t version, bool all) {
   s.controller_id = 66;
-  if (all || version >= 8) {
+  if (all || (version >= 8)) {
     s.is_k_raft_controller = true;
   }
-  if (all || version >= 8) {
+  if (all || (version >= 8)) {
     s.type = 15;
   }
   s.controller_epoch = 90;
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     s.broker_epoch = int64_t{36};
   }
-  if (all || version <= 4) {
+  if (all || (version <= 4)) {
     fill(s.ungrouped_partition_states.emplace_back(), version, all);
   }
-  if (all || version >= 5) {
+  if (all || (version >= 5)) {
     fill(s.topic_states.emplace_back(), version, all);
   }
   fill(s.live_brokers.emplace_back(), version, all);
