@@ -166,9 +166,11 @@ def test_list_offsets_v7_max_timestamp(broker):
     timestamp. No client we test sends v7, so this uses raw frames."""
     topic = create_topic(broker.bootstrap, unique_topic("bad-maxts"))
     base_ms = recent_timestamp_ms()
-    stamps = [base_ms + 10, base_ms + 50, base_ms + 20]
-    produce_sync(broker.bootstrap, topic, [{"value": b"x", "timestamp": ts, "partition": 0}
-                                           for ts in stamps])
+    # One batch, so that the answer must come from inside it (KIP-734, KAFKA-16310):
+    # the record with the largest timestamp is the middle one, not the batch's last.
+    batch = raw.record_batch([b"a", b"b", b"c"],
+                             timestamps_ms=[base_ms + 10, base_ms + 50, base_ms + 20])
+    assert produce_raw(broker, topic, batch)[:2] == (ERROR_NONE, 0)
     connection = raw.Connection(broker.bootstrap)
     try:
         _, ranges = raw.parse_api_versions_v0(connection.call(raw.api_versions_request))
