@@ -9,6 +9,7 @@ packages=(
   zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev librdkafka-dev
   python3 python3-pytest kcat python3-confluent-kafka python3-kafka
+  python3-lz4 python3-snappy python3-zstandard
   nodejs iperf3 fio
 )
 

@@ -47,8 +47,8 @@ OffsetAnswer lookup_offset(Partition& partition, int64_t timestamp) {
     default: {
       if (timestamp < 0) return {ErrorCode::kInvalidRequest, -1, -1};
       auto found = log.offset_for_timestamp(timestamp);
-      if (!found || *found >= high_watermark) return {};
-      return {ErrorCode::kNone, *found, -1};
+      if (!found || found->second >= high_watermark) return {};
+      return {ErrorCode::kNone, found->second, found->first};
     }
   }
 }

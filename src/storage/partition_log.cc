@@ -36,10 +36,10 @@ std::vector<uint8_t>& read_scan_buffer() {
 // Bound on a decompressed records section read for ListOffsets.
 constexpr size_t kMaxDecompressedBytes = 256u << 20;
 
-// The offset of the first record of `batch` whose timestamp is >= timestamp_ms
-// (records are parsed; LogAppendTime batches carry maxTimestamp for every
-// record). nullopt if no record qualifies or the batch cannot be parsed.
-std::optional<int64_t> first_record_at_or_after(const File& file, const BatchInfo& batch,
+// The timestamp and offset of the first record of `batch` whose timestamp is >=
+// timestamp_ms (records are parsed; LogAppendTime batches carry maxTimestamp for
+// every record). nullopt if no record qualifies or the batch cannot be parsed.
+std::optional<std::pair<int64_t, int64_t>> first_record_at_or_after(const File& file, const BatchInfo& batch,
                                                 int64_t timestamp_ms) {
   std::vector<uint8_t> bytes(batch.size_bytes);
   auto n = file.read_at(batch.position, bytes);
@@ -60,7 +60,7 @@ std::optional<int64_t> first_record_at_or_after(const File& file, const BatchInf
   const bool append_time = h.attributes & records::attr::kLogAppendTime;
   for (const auto& r : views) {
     const int64_t ts = append_time ? h.max_timestamp : h.base_timestamp + r.timestamp_delta_ms;
-    if (ts >= timestamp_ms) return h.base_offset + r.offset_delta;
+    if (ts >= timestamp_ms) return std::make_pair(ts, h.base_offset + r.offset_delta);
   }
   return std::nullopt;
 }
@@ -437,8 +437,8 @@ Result<ReadResult> PartitionLog::read(int64_t offset, size_t max_bytes,
   return out;
 }
 
-std::optional<int64_t> PartitionLog::offset_for_timestamp_in(SegmentMap::const_iterator it,
-                                                             int64_t timestamp_ms) const {
+std::optional<std::pair<int64_t, int64_t>> PartitionLog::offset_for_timestamp_in(
+    SegmentMap::const_iterator it, int64_t timestamp_ms) const {
   Segment& segment = *it->second;
   auto file = segment.file();
   if (!file.ok()) return std::nullopt;
@@ -450,14 +450,16 @@ std::optional<int64_t> PartitionLog::offset_for_timestamp_in(SegmentMap::const_i
     const BatchInfo& b = **batch;
     if (b.max_timestamp_ms >= timestamp_ms && b.last_offset >= log_start_offset_) {
       // Exact record when the records can be read, else the batch's first offset.
-      const int64_t found =
-          first_record_at_or_after(**file, b, timestamp_ms).value_or(b.base_offset);
-      return std::max(found, log_start_offset_);
+      auto found = first_record_at_or_after(**file, b, timestamp_ms)
+                       .value_or(std::make_pair(b.max_timestamp_ms, b.base_offset));
+      found.second = std::max(found.second, log_start_offset_);
+      return found;
     }
   }
 }
 
-std::optional<int64_t> PartitionLog::offset_for_timestamp(int64_t timestamp_ms) const {
+std::optional<std::pair<int64_t, int64_t>> PartitionLog::offset_for_timestamp(
+    int64_t timestamp_ms) const {
   for (auto it = segment_for(log_start_offset_); it != segments_.end(); ++it) {
     if (!ensure_indexes(it).ok()) return std::nullopt;
     auto max = it->second->max_timestamp_and_offset();
@@ -490,7 +492,7 @@ std::optional<std::pair<int64_t, int64_t>> PartitionLog::max_timestamp_and_offse
     if (!batch.ok() || !*batch) return best;
     if ((*batch)->last_offset < best->second) continue;
     if (auto exact = first_record_at_or_after(**file, **batch, best->first)) {
-      best->second = std::max(*exact, log_start_offset_);
+      best->second = std::max(exact->second, log_start_offset_);
     }
     return best;
   }

@@ -57,10 +57,10 @@ class PartitionLog {
   int64_t log_end_offset() const { return log_end_offset_; }
   int64_t durable_offset() const { return durable_offset_; }
 
-  // ListOffsets by time: the offset of the first record (in the first batch whose
-  // maxTimestamp >= timestamp_ms) with a timestamp >= timestamp_ms, not below the
-  // log start; nullopt if there is none.
-  std::optional<int64_t> offset_for_timestamp(int64_t timestamp_ms) const;
+  // ListOffsets by time: the timestamp and offset of the first record (in the first
+  // batch whose maxTimestamp >= timestamp_ms) with a timestamp >= timestamp_ms, not
+  // below the log start; nullopt if there is none.
+  std::optional<std::pair<int64_t, int64_t>> offset_for_timestamp(int64_t timestamp_ms) const;
   // ListOffsets MAX_TIMESTAMP: the largest timestamp and the offset of the first
   // record that carries it.
   std::optional<std::pair<int64_t, int64_t>> max_timestamp_and_offset() const;
@@ -121,7 +121,7 @@ class PartitionLog {
   SegmentMap::const_iterator segment_for(int64_t offset) const;
   Status read_segment(SegmentMap::const_iterator it, int64_t offset, size_t max_bytes,
                       int64_t max_offset_exclusive, ReadResult& out, bool& done) const;
-  std::optional<int64_t> offset_for_timestamp_in(SegmentMap::const_iterator it,
+  std::optional<std::pair<int64_t, int64_t>> offset_for_timestamp_in(SegmentMap::const_iterator it,
                                                  int64_t timestamp_ms) const;
   void delete_oldest_segments(size_t count);
   Status write_log_start_checkpoint(bool durable);

@@ -9,6 +9,13 @@
 namespace fjord::storage {
 namespace {
 
+// The offset part of PartitionLog::offset_for_timestamp.
+std::optional<int64_t> offset_at(const PartitionLog& log, int64_t timestamp_ms) {
+  auto found = log.offset_for_timestamp(timestamp_ms);
+  if (!found) return std::nullopt;
+  return found->second;
+}
+
 using testing::batch_headers;
 using testing::make_value_batch;
 using testing::read_all;
@@ -47,7 +54,7 @@ TEST(PartitionLog, NewLogIsEmpty) {
   EXPECT_TRUE(read->ranges.empty());
   EXPECT_EQ(log->read(1, 1000, INT64_MAX).code(), ErrorCode::kOffsetOutOfRange);
   EXPECT_FALSE(log->max_timestamp_and_offset());
-  EXPECT_FALSE(log->offset_for_timestamp(0));
+  EXPECT_FALSE(offset_at(*log, 0));
 }
 
 TEST(PartitionLog, AppendAssignsOffsetsAndRoundTripsAcrossRolls) {
@@ -160,14 +167,14 @@ TEST(PartitionLog, OffsetForTimestampAndMaxTimestamp) {
     const int64_t ts = i == 7 ? 5000 : 1000 + 10 * i;
     append(*log, make_value_batch(2, 150, ts, i));
   }
-  EXPECT_EQ(log->offset_for_timestamp(0), 0);
-  EXPECT_EQ(log->offset_for_timestamp(1000), 0);
-  EXPECT_EQ(log->offset_for_timestamp(1001), 2);
-  EXPECT_EQ(log->offset_for_timestamp(1050), 10);
-  EXPECT_EQ(log->offset_for_timestamp(1075), 14);  // batch 7 (ts 5000) is the first >= 1075
-  EXPECT_EQ(log->offset_for_timestamp(1290), 14);
-  EXPECT_EQ(log->offset_for_timestamp(5000), 14);
-  EXPECT_FALSE(log->offset_for_timestamp(5001));
+  EXPECT_EQ(offset_at(*log, 0), 0);
+  EXPECT_EQ(offset_at(*log, 1000), 0);
+  EXPECT_EQ(offset_at(*log, 1001), 2);
+  EXPECT_EQ(offset_at(*log, 1050), 10);
+  EXPECT_EQ(offset_at(*log, 1075), 14);  // batch 7 (ts 5000) is the first >= 1075
+  EXPECT_EQ(offset_at(*log, 1290), 14);
+  EXPECT_EQ(offset_at(*log, 5000), 14);
+  EXPECT_FALSE(offset_at(*log, 5001));
   auto max = log->max_timestamp_and_offset();
   ASSERT_TRUE(max);
   EXPECT_EQ(max->first, 5000);
@@ -175,8 +182,8 @@ TEST(PartitionLog, OffsetForTimestampAndMaxTimestamp) {
   // The same answers from the index files after a reopen.
   ASSERT_TRUE(log->close().ok());
   log = open_log(dir.path(), small_segments());
-  EXPECT_EQ(log->offset_for_timestamp(1075), 14);
-  EXPECT_EQ(log->offset_for_timestamp(1001), 2);
+  EXPECT_EQ(offset_at(*log, 1075), 14);
+  EXPECT_EQ(offset_at(*log, 1001), 2);
   EXPECT_EQ(log->max_timestamp_and_offset(), max);
 }
 
@@ -189,11 +196,11 @@ TEST(PartitionLog, TimestampLookupsFindTheExactRecord) {
                                    1000));
   append(*log, testing::make_batch({{"e", "5", 0}, {"f", "6", 5}, {"g", "7", 1}}, 2000,
                                    records::Compression::kGzip));
-  EXPECT_EQ(log->offset_for_timestamp(1000), 2);
-  EXPECT_EQ(log->offset_for_timestamp(1001), 3);
-  EXPECT_EQ(log->offset_for_timestamp(1031), 6);
-  EXPECT_EQ(log->offset_for_timestamp(2002), 7);
-  EXPECT_FALSE(log->offset_for_timestamp(2006));
+  EXPECT_EQ(offset_at(*log, 1000), 2);
+  EXPECT_EQ(offset_at(*log, 1001), 3);
+  EXPECT_EQ(offset_at(*log, 1031), 6);
+  EXPECT_EQ(offset_at(*log, 2002), 7);
+  EXPECT_FALSE(offset_at(*log, 2006));
   EXPECT_EQ(log->max_timestamp_and_offset(), std::make_pair(int64_t{2005}, int64_t{7}));
 }
 
@@ -316,7 +323,7 @@ TEST(PartitionLog, DeleteRecordsBefore) {
   // Lower offsets change nothing; beyond the end is an error.
   EXPECT_EQ(*log->delete_records_before(10), 25);
   EXPECT_EQ(log->delete_records_before(61).code(), ErrorCode::kOffsetOutOfRange);
-  EXPECT_EQ(log->offset_for_timestamp(0), 25);
+  EXPECT_EQ(offset_at(*log, 0), 25);
   // Durable across a crash (no close).
   log.reset();
   log = open_log(dir.path(), small_segments());

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import broker_binary, unique_topic, wait_until
+from conftest import needs_group_coordinator, broker_binary, unique_topic, wait_until
 
 CLI_TIMEOUT_S = 60
 
@@ -313,6 +313,7 @@ def test_consume_stops_at_end_of_every_partition(broker):
     assert sorted(out) == sorted(f"v{i}" for i in range(30))
 
 
+@needs_group_coordinator
 def test_consume_with_group_commits_offsets(broker):
     topic = create(broker, unique_topic("cli"), "--partitions", "2")
     group = unique_topic("group")
