@@ -307,7 +307,11 @@ void PartitionManager::run_maintenance(int64_t now_ms, bool retention_due,
       if (!partition->sync_every_write && partition->log->needs_flush_by_policy(now_ms)) {
         request_sync(*partition);
       }
-      if (compaction_due) schedule_compaction(*partition, now_ms);
+      if (compaction_due) {
+        schedule_compaction(*partition, now_ms);
+        // Keeps descriptor counts bounded with many partitions.
+        partition->log->release_idle_files();
+      }
     }
   }
 }
