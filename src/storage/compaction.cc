@@ -9,6 +9,7 @@
 #include "records/batch.h"
 #include "records/codec.h"
 #include "storage/batch_scanner.h"
+#include "records/record.h"
 #include "storage/record_scan.h"
 #include "storage/segment.h"
 
@@ -27,23 +28,9 @@ std::string key_string(std::span<const uint8_t> key) {
   return std::string(reinterpret_cast<const char*>(key.data()), key.size());
 }
 
-// The uncompressed records of one batch, in `scratch` when it had to be decompressed.
-Result<std::span<const uint8_t>> records_section(std::span<const uint8_t> batch,
-                                                 const records::BatchHeader& header,
-                                                 std::vector<uint8_t>& scratch) {
-  std::span<const uint8_t> body = batch.subspan(kBatchHeaderSize);
-  if (header.compression() == records::Compression::kNone) return body;
-  if (auto st = records::decompress_into(header.compression(), body, kMaxDecompressedBytes,
-                                         scratch);
-      !st.ok()) {
-    return st.error();
-  }
-  return std::span<const uint8_t>(scratch);
-}
-
 Status parse_batch(std::span<const uint8_t> batch, const records::BatchHeader& header,
                    std::vector<uint8_t>& scratch, std::vector<RecordView>& out) {
-  auto section = records_section(batch, header, scratch);
+  auto section = records::records_section(batch, scratch, kMaxDecompressedBytes);
   if (!section.ok()) return section.error();
   if (!scan_records(*section, header.records_count, out)) {
     return Error{ErrorCode::kCorruptMessage, "malformed records in a stored batch"};

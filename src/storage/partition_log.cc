@@ -12,6 +12,7 @@
 #include "records/batch.h"
 #include "records/codec.h"
 #include "storage/checkpoint.h"
+#include "records/record.h"
 #include "storage/record_scan.h"
 
 namespace fjord::storage {
@@ -45,18 +46,11 @@ std::optional<std::pair<int64_t, int64_t>> first_record_at_or_after(const File& 
   auto n = file.read_at(batch.position, bytes);
   if (!n.ok() || *n != bytes.size()) return std::nullopt;
   const records::BatchHeader h = records::read_header(bytes);
-  std::span<const uint8_t> section(bytes.data() + records::kBatchHeaderSize,
-                                   bytes.size() - records::kBatchHeaderSize);
-  std::vector<uint8_t> decompressed;
-  if (h.compression() != records::Compression::kNone) {
-    if (!records::decompress_into(h.compression(), section, kMaxDecompressedBytes, decompressed)
-             .ok()) {
-      return std::nullopt;
-    }
-    section = decompressed;
-  }
+  std::vector<uint8_t> scratch;
+  auto section = records::records_section(bytes, scratch, kMaxDecompressedBytes);
+  if (!section.ok()) return std::nullopt;
   std::vector<RecordView> views;
-  if (!scan_records(section, h.records_count, views)) return std::nullopt;
+  if (!scan_records(*section, h.records_count, views)) return std::nullopt;
   const bool append_time = h.attributes & records::attr::kLogAppendTime;
   for (const auto& r : views) {
     const int64_t ts = append_time ? h.max_timestamp : h.base_timestamp + r.timestamp_delta_ms;

@@ -1,6 +1,6 @@
-// A minimal reader of the records section of a v2 batch (README §8), private to
-// storage: compaction needs each record's bytes, offset delta, key and whether
-// the value is null. Record bytes are never re-encoded, only copied.
+// The records of one batch as storage needs them (built on records::RecordReader):
+// compaction needs each record's bytes, offset delta, key and whether the value
+// is null. Record bytes are never re-encoded, only copied.
 #pragma once
 
 #include <cstdint>
