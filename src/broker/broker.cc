@@ -77,6 +77,16 @@ const Broker::ApiRange* find_api(int16_t api_key) {
   return nullptr;
 }
 
+void add_supported_apis(p::ApiVersionsResponse& response) {
+  for (const auto& api : kSupportedApis) {
+    p::ApiVersionsResponse::ApiVersion entry;
+    entry.api_key = api.api_key;
+    entry.min_version = api.min_version;
+    entry.max_version = api.max_version;
+    response.api_keys.push_back(entry);
+  }
+}
+
 net::HandlerResult close_connection(const RequestContext& context, std::string_view why) {
   fmt::print(stderr, "fjord: closing connection {} ({}): {}\n", context.connection->id,
              context.connection->peer, why);
@@ -123,13 +133,7 @@ boost::asio::awaitable<net::HandlerResult> Broker::serve_api(const p::RequestHea
 net::HandlerResult Broker::unsupported_api_versions(const p::RequestHeaderView& header) {
   p::ApiVersionsResponse response;
   response.error_code = to_wire(ErrorCode::kUnsupportedVersion);
-  for (const auto& api : kSupportedApis) {
-    p::ApiVersionsResponse::ApiVersion entry;
-    entry.api_key = api.api_key;
-    entry.min_version = api.min_version;
-    entry.max_version = api.max_version;
-    response.api_keys.push_back(entry);
-  }
+  add_supported_apis(response);
   net::HandlerResult result;
   p::Writer writer(result.response);
   p::write_response_header(writer, header.api_key, 0, header.correlation_id);
@@ -195,13 +199,7 @@ Broker::Dispatch Broker::dispatch_for(int16_t api_key) {
 boost::asio::awaitable<p::ApiVersionsResponse> Broker::api_versions(const RequestContext&,
                                                                     p::ApiVersionsRequest&) {
   p::ApiVersionsResponse response;
-  for (const auto& api : kSupportedApis) {
-    p::ApiVersionsResponse::ApiVersion entry;
-    entry.api_key = api.api_key;
-    entry.min_version = api.min_version;
-    entry.max_version = api.max_version;
-    response.api_keys.push_back(entry);
-  }
+  add_supported_apis(response);
   co_return response;
 }
 
