@@ -16,6 +16,14 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir "$build_dir" -j "$jobs" --output-on-failure
 
+echo "== threading tests (ThreadSanitizer)"
+tsan_dir=build/tsan
+cmake -S . -B "$tsan_dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+  -DCMAKE_CXX_FLAGS="-fsanitize=thread -O1 -Wno-tsan" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
+  -DFJORD_WERROR="${FJORD_WERROR:-OFF}" >/dev/null
+cmake --build "$tsan_dir" -j "$jobs" --target net_test
+TSAN_OPTIONS=halt_on_error=1 ctest --test-dir "$tsan_dir" -L threading -j "$jobs" --output-on-failure
+
 if [ -d tests/integration ] && ls tests/integration/test_*.py >/dev/null 2>&1; then
   echo "== integration tests (real clients)"
   FJORD_BIN="$PWD/$build_dir/fjord" /usr/bin/python3 -m pytest -q tests/integration
