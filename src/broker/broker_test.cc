@@ -211,7 +211,9 @@ TEST_F(BrokerTest, ApiVersionsAdvertisesOldMinimumsAndNoUnstableVersions) {
   EXPECT_EQ(ranges.at(3).second, 12);
   for (const auto& [key, range] : ranges) {
     EXPECT_LE(range.second, p::kApis[key].max_version);
-    if (p::kApis[key].latest_version_unstable) EXPECT_LT(range.second, p::kApis[key].max_version);
+    if (p::kApis[key].latest_version_unstable) {
+      EXPECT_LT(range.second, p::kApis[key].max_version);
+    }
   }
 }
 
@@ -237,7 +239,7 @@ TEST_F(BrokerTest, UnknownApiKeyAndMalformedBodiesCloseTheConnection) {
   frame[0] = 0x7f;  // api key 32512
   EXPECT_EQ(send(frame).kind, net::HandlerResult::Kind::kClose);
   auto truncated = frame_of(19, 4, p::CreateTopicsRequest{});
-  truncated.resize(truncated.size() - 2);
+  truncated.erase(truncated.end() - 2, truncated.end());
   EXPECT_EQ(send(truncated).kind, net::HandlerResult::Kind::kClose);
   EXPECT_EQ(send({0x00}).kind, net::HandlerResult::Kind::kClose);
 }
