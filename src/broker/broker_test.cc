@@ -9,6 +9,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_future.hpp>
+#include <deque>
 #include <filesystem>
 #include <future>
 #include <random>
@@ -118,7 +119,8 @@ class BrokerTest : public ::testing::Test {
   Response call(const Request& request, int16_t version) {
     net::HandlerResult result = send(frame_of(Request::kApiKey, version, request));
     EXPECT_EQ(result.kind, net::HandlerResult::Kind::kRespond);
-    std::vector<uint8_t> bytes = materialize(result.response);
+    // Decoded records point into the response bytes: keep them for the test's life.
+    const std::vector<uint8_t>& bytes = response_bytes_.emplace_back(materialize(result.response));
     p::Reader r(bytes);
     EXPECT_EQ(r.read_int32(), 42);  // correlation id
     if (p::response_header_version(Request::kApiKey, version) >= 1) {
@@ -192,6 +194,7 @@ class BrokerTest : public ::testing::Test {
 
   std::filesystem::path dir_;
   NodeConfig config_;
+  std::deque<std::vector<uint8_t>> response_bytes_;
   net::ConnectionInfo connection_{1, "127.0.0.1:1", 0};
   std::unique_ptr<metadata::Controller> controller_;
   std::unique_ptr<runtime::ShardPool> pool_;
