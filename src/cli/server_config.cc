@@ -209,6 +209,9 @@ const std::map<std::string, Applier, std::less<>>& appliers() {
        int_field(
            1, kInt64Max,
            [](Builder& b, int64_t n) { b.build.config.log_retention_check_interval_ms = n; })},
+      {"log.cleaner.backoff.ms",
+       int_field(1, kInt64Max,
+                 [](Builder& b, int64_t n) { b.build.config.log_cleaner_backoff_ms = n; })},
       {"log.retention.ms", topic_time("retention.ms", 3, &Builder::retention_priority, 1)},
       {"log.retention.minutes",
        topic_time("retention.ms", 2, &Builder::retention_priority, kMsPerMinute)},
