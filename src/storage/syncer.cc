@@ -37,7 +37,8 @@ size_t Syncer::sync_some() {
   const std::vector<int>& fds = *pass_.fds;
   size_t synced = 0;
   for (size_t i = pass_.next.fetch_add(1); i < fds.size(); i = pass_.next.fetch_add(1)) {
-    const int rc = ::fdatasync(fds[i]);
+    // fsync, not fdatasync: some handles name directories (new file entries).
+    const int rc = ::fsync(fds[i]);
     (*pass_.errors)[i] = rc == 0 ? 0 : errno;
     ++synced;
   }
