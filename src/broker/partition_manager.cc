@@ -6,7 +6,6 @@
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <future>
-#include <set>
 
 #include "broker/cross_shard.h"
 #include "metadata/metadata_log.h"
@@ -56,7 +55,6 @@ storage::LogConfig to_log_config(const metadata::ConfigMap& topic_configs,
 struct PartitionManager::ShardState {
   // topic -> partition index -> partition
   std::unordered_map<std::string, std::unordered_map<int32_t, std::shared_ptr<Partition>>> topics;
-  std::set<Partition*> compacting;
 };
 
 // One background thread runs compaction jobs so that shards never block on them.
@@ -251,7 +249,7 @@ void PartitionManager::request_sync(Partition& partition) {
   storage::PartitionLog::SyncHandle handle = partition.log->prepare_sync();
   const int64_t target = handle.target_offset;
   auto executor = shards_.executor(static_cast<unsigned>(runtime::ShardPool::current_shard()));
-  std::weak_ptr<Partition> weak = local().topics[partition.topic][partition.index];
+  std::weak_ptr<Partition> weak = partition.weak_from_this();
   syncer_->submit(std::move(handle), [this, executor, weak, target](Status status) {
     boost::asio::post(executor, [this, weak, target, status = std::move(status)]() mutable {
       if (auto p = weak.lock()) on_sync_done(*p, target, std::move(status));
@@ -318,20 +316,18 @@ void PartitionManager::run_maintenance(int64_t now_ms, bool retention_due,
 
 void PartitionManager::schedule_compaction(Partition& partition, int64_t now_ms) {
   if (partition.log->config().cleanup_policy == storage::CleanupPolicy::kDelete) return;
-  auto& state = local();
-  if (state.compacting.contains(&partition)) return;
+  if (partition.compaction_running) return;
   std::unique_ptr<storage::CompactionJob> job = partition.log->prepare_compaction(now_ms);
   if (!job) return;
-  state.compacting.insert(&partition);
+  partition.compaction_running = true;
   auto executor = shards_.executor(static_cast<unsigned>(runtime::ShardPool::current_shard()));
-  std::weak_ptr<Partition> weak = state.topics[partition.topic][partition.index];
-  Partition* key = &partition;
-  boost::asio::post(cleaner_->pool, [this, executor, weak, key, job = std::move(job)]() mutable {
+  std::weak_ptr<Partition> weak = partition.weak_from_this();
+  boost::asio::post(cleaner_->pool, [executor, weak, job = std::move(job)]() mutable {
     Status ran = job->run();
-    boost::asio::post(executor, [this, weak, key, ran, job = std::move(job)]() mutable {
-      local().compacting.erase(key);
+    boost::asio::post(executor, [weak, ran, job = std::move(job)]() mutable {
       auto p = weak.lock();
       if (!p) return;
+      p->compaction_running = false;
       Status installed = ran ? p->log->install_compaction(std::move(job)) : ran;
       if (!installed) {
         fmt::print(stderr, "fjord: compaction of {}-{} failed: {}\n", p->topic, p->index,

@@ -25,7 +25,7 @@
 
 namespace fjord::broker {
 
-struct Partition {
+struct Partition : std::enable_shared_from_this<Partition> {
   std::string topic;
   int32_t index = 0;
   std::unique_ptr<storage::PartitionLog> log;
@@ -34,6 +34,7 @@ struct Partition {
   int64_t high_watermark = 0;
   bool sync_in_flight = false;
   bool sync_again = false;
+  bool compaction_running = false;
 
   struct PendingAck {
     int64_t offset;  // durable once durable_offset() > offset

@@ -3,13 +3,9 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
-#include <condition_variable>
-#include <mutex>
-
 #include "records/batch.h"
 #include "records/builder.h"
 #include "records/record.h"
-#include "storage/syncer.h"
 
 namespace fjord::metadata {
 namespace {
@@ -33,28 +29,6 @@ Status read_ranges(const std::vector<FileRange>& ranges, std::vector<uint8_t>& o
     }
   }
   return {};
-}
-
-// Fsyncs through a Syncer and waits: metadata changes are rare and must be
-// durable before they are acknowledged.
-Status sync_now(storage::PartitionLog& log) {
-  static storage::Syncer syncer;
-  std::mutex mutex;
-  std::condition_variable done_cv;
-  bool done = false;
-  Status result;
-  storage::PartitionLog::SyncHandle handle = log.prepare_sync();
-  const int64_t target = handle.target_offset;
-  syncer.submit(std::move(handle), [&](Status status) {
-    std::lock_guard lock(mutex);
-    result = std::move(status);
-    done = true;
-    done_cv.notify_one();
-  });
-  std::unique_lock lock(mutex);
-  done_cv.wait(lock, [&] { return done; });
-  if (result) log.mark_durable(target);
-  return result;
 }
 
 }  // namespace
@@ -131,7 +105,8 @@ Result<int64_t> MetadataLog::append(const std::vector<std::vector<uint8_t>>& rec
   std::vector<uint8_t> batch(built->begin(), built->end());
   auto appended = log_->append(batch, now_ms);
   if (!appended) return appended.error();
-  if (Status s = sync_now(*log_); !s) return s.error();
+  // Metadata changes are rare and acknowledged only once durable: sync here.
+  if (Status s = log_->sync_now(); !s) return s.error();
   return appended->last_offset;
 }
 
