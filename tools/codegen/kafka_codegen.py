@@ -605,26 +605,32 @@ class CodeGen:
 
     # -- struct bodies
 
-    def encode_body(self, struct):
+    def untagged_fields(self, struct, emit, stream):
+        """Lines that write or read (`emit` is write_value or read_value) each field at
+        its place on the wire, guarded by the versions that carry it there."""
         lines = []
-        flexible_used = not self.schema.flexible.empty()
-        if flexible_used:
-            lines.append(f"  const bool flexible = "
-                         f"{cond_text(self.vcond(self.schema.flexible))};")
         for field in struct.fields:
             normal = self.normal_cond(field)
             if normal is False:
                 continue
             nullable = self.cond_within(field.nullable, self.vset(field.versions))
-            member = f"this->{field.snake}"
-            body = self.write_value(field, member, "w", self.flex_expr(field), nullable,
-                                    "    " if normal is not True else "  ")
+            body = emit(field, f"this->{field.snake}", stream, self.flex_expr(field), nullable,
+                        "    " if normal is not True else "  ")
             if normal is True:
                 lines += body
             else:
                 lines.append(f"  if ({normal}) {{")
                 lines += body
                 lines.append("  }")
+        return lines
+
+    def encode_body(self, struct):
+        lines = []
+        flexible_used = not self.schema.flexible.empty()
+        if flexible_used:
+            lines.append(f"  const bool flexible = "
+                         f"{cond_text(self.vcond(self.schema.flexible))};")
+        lines += self.untagged_fields(struct, self.write_value, "w")
         if flexible_used:
             lines += self.encode_tagged(struct)
         if not any("version" in line for line in lines):
@@ -672,20 +678,7 @@ class CodeGen:
         if flexible_used:
             lines.append(f"  const bool flexible = "
                          f"{cond_text(self.vcond(self.schema.flexible))};")
-        for field in struct.fields:
-            normal = self.normal_cond(field)
-            if normal is False:
-                continue
-            nullable = self.cond_within(field.nullable, self.vset(field.versions))
-            member = f"this->{field.snake}"
-            body = self.read_value(field, member, "r", self.flex_expr(field), nullable,
-                                   "    " if normal is not True else "  ")
-            if normal is True:
-                lines += body
-            else:
-                lines.append(f"  if ({normal}) {{")
-                lines += body
-                lines.append("  }")
+        lines += self.untagged_fields(struct, self.read_value, "r")
         if flexible_used:
             lines.append("  if (flexible) {")
             lines.append("    TaggedFieldsReader tagged(r);")
