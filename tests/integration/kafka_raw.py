@@ -208,6 +208,14 @@ class Reader:
         self.pos += length
         return value
 
+    def nullable_bytes(self):
+        length = self.take(">i")
+        if length < 0:
+            return None
+        value = self.data[self.pos:self.pos + length]
+        self.pos += length
+        return value
+
     def skip_tags(self):
         for _ in range(self.unsigned_varint()):
             self.unsigned_varint()
@@ -312,3 +320,255 @@ class Connection:
 
     def close(self):
         self.sock.close()
+
+
+# ------------------------------------------------------------------- consumer groups
+# Non-flexible versions of the group APIs (what librdkafka 2.0.2 and KafkaJS send), so
+# responses carry response header v0. Encoded by hand from the schemas in
+# /work/shared/kafka-protocol/messages.
+
+API_OFFSET_COMMIT = 8
+API_OFFSET_FETCH = 9
+API_FIND_COORDINATOR = 10
+API_JOIN_GROUP = 11
+API_HEARTBEAT = 12
+API_LEAVE_GROUP = 13
+API_SYNC_GROUP = 14
+API_DESCRIBE_GROUPS = 15
+API_LIST_GROUPS = 16
+API_DELETE_GROUPS = 42
+
+
+def bytes_field(value):
+    return struct.pack(">i", len(value)) + value
+
+
+def find_coordinator_request_v2(correlation_id, key, key_type=0):
+    body = string(key) + struct.pack(">b", key_type)
+    return frame(request_header_v1(API_FIND_COORDINATOR, 2, correlation_id) + body)
+
+
+def parse_find_coordinator_v2(body):
+    """Returns (error_code, node_id, host, port)."""
+    reader = Reader(body)
+    reader.take(">i")  # throttle
+    error_code = reader.take(">h")
+    reader.string()  # error message
+    node_id = reader.take(">i")
+    host = reader.string()
+    port = reader.take(">i")
+    return error_code, node_id, host, port
+
+
+def join_group_request(correlation_id, group_id, member_id, protocols, session_timeout_ms=30000,
+                       rebalance_timeout_ms=30000, protocol_type="consumer",
+                       group_instance_id=None, version=5):
+    """JoinGroup v1-v5; protocols is a list of (name, metadata bytes)."""
+    assert 1 <= version <= 5, "only the non-flexible versions with a rebalance timeout"
+    body = string(group_id) + struct.pack(">ii", session_timeout_ms, rebalance_timeout_ms)
+    body += string(member_id)
+    if version >= 5:
+        body += string(group_instance_id)
+    body += string(protocol_type)
+    body += array([string(name) + bytes_field(metadata) for name, metadata in protocols])
+    return frame(request_header_v1(API_JOIN_GROUP, version, correlation_id) + body)
+
+
+def parse_join_group(body, version=5):
+    """Returns a dict: error, generation, protocol, leader, member_id, members
+    (list of (member_id, group_instance_id, metadata))."""
+    reader = Reader(body)
+    if version >= 2:
+        reader.take(">i")  # throttle
+    result = {"error": reader.take(">h"), "generation": reader.take(">i"),
+              "protocol": reader.string(), "leader": reader.string(),
+              "member_id": reader.string(), "members": []}
+    for _ in range(reader.take(">i")):
+        member_id = reader.string()
+        instance_id = reader.string() if version >= 5 else None
+        result["members"].append((member_id, instance_id, reader.nullable_bytes()))
+    return result
+
+
+def sync_group_request(correlation_id, group_id, generation_id, member_id, assignments,
+                       group_instance_id=None, version=3):
+    """SyncGroup v1-v3; assignments is a list of (member_id, assignment bytes)."""
+    assert 1 <= version <= 3
+    body = string(group_id) + struct.pack(">i", generation_id) + string(member_id)
+    if version >= 3:
+        body += string(group_instance_id)
+    body += array([string(member) + bytes_field(data) for member, data in assignments])
+    return frame(request_header_v1(API_SYNC_GROUP, version, correlation_id) + body)
+
+
+def parse_sync_group(body):
+    """Returns (error_code, assignment bytes) of a v1-v3 response."""
+    reader = Reader(body)
+    reader.take(">i")  # throttle
+    return reader.take(">h"), reader.nullable_bytes()
+
+
+def heartbeat_request(correlation_id, group_id, generation_id, member_id,
+                      group_instance_id=None, version=3):
+    assert 1 <= version <= 3
+    body = string(group_id) + struct.pack(">i", generation_id) + string(member_id)
+    if version >= 3:
+        body += string(group_instance_id)
+    return frame(request_header_v1(API_HEARTBEAT, version, correlation_id) + body)
+
+
+def parse_heartbeat(body):
+    reader = Reader(body)
+    reader.take(">i")  # throttle
+    return reader.take(">h")
+
+
+def leave_group_request_v3(correlation_id, group_id, members):
+    """members: list of (member_id, group_instance_id or None)."""
+    body = string(group_id) + array([string(m) + string(i) for m, i in members])
+    return frame(request_header_v1(API_LEAVE_GROUP, 3, correlation_id) + body)
+
+
+def parse_leave_group_v3(body):
+    """Returns (error_code, [(member_id, group_instance_id, error_code)])."""
+    reader = Reader(body)
+    reader.take(">i")  # throttle
+    error_code = reader.take(">h")
+    members = [(reader.string(), reader.string(), reader.take(">h"))
+               for _ in range(reader.take(">i"))]
+    return error_code, members
+
+
+def offset_commit_request_v7(correlation_id, group_id, generation_id, member_id, offsets,
+                             group_instance_id=None):
+    """offsets: {(topic, partition): (offset, metadata or None)}."""
+    by_topic = {}
+    for (topic, partition), (offset, metadata) in offsets.items():
+        by_topic.setdefault(topic, []).append(
+            struct.pack(">iqi", partition, offset, -1) + string(metadata))
+    body = string(group_id) + struct.pack(">i", generation_id) + string(member_id)
+    body += string(group_instance_id)
+    body += array([string(topic) + array(parts) for topic, parts in by_topic.items()])
+    return frame(request_header_v1(API_OFFSET_COMMIT, 7, correlation_id) + body)
+
+
+def parse_offset_commit_v7(body):
+    """Returns {(topic, partition): error_code}."""
+    reader = Reader(body)
+    reader.take(">i")  # throttle
+    results = {}
+    for _ in range(reader.take(">i")):
+        topic = reader.string()
+        for _ in range(reader.take(">i")):
+            partition, error_code = reader.take(">ih")
+            results[(topic, partition)] = error_code
+    return results
+
+
+def offset_fetch_request_v5(correlation_id, group_id, partitions=None):
+    """partitions: {topic: [partition, ...]}, or None for every committed partition."""
+    if partitions is None:
+        topics = struct.pack(">i", -1)
+    else:
+        topics = array([string(topic) + array([struct.pack(">i", p) for p in parts])
+                        for topic, parts in partitions.items()])
+    body = string(group_id) + topics
+    return frame(request_header_v1(API_OFFSET_FETCH, 5, correlation_id) + body)
+
+
+def parse_offset_fetch_v5(body):
+    """Returns (error_code, {(topic, partition): (offset, leader_epoch, metadata, error)})."""
+    reader = Reader(body)
+    reader.take(">i")  # throttle
+    results = {}
+    for _ in range(reader.take(">i")):
+        topic = reader.string()
+        for _ in range(reader.take(">i")):
+            partition, offset, epoch = reader.take(">iqi")
+            metadata = reader.string()
+            results[(topic, partition)] = (offset, epoch, metadata, reader.take(">h"))
+    return reader.take(">h"), results
+
+
+def describe_groups_request_v4(correlation_id, groups):
+    body = array([string(group) for group in groups]) + struct.pack(">b", 0)
+    return frame(request_header_v1(API_DESCRIBE_GROUPS, 4, correlation_id) + body)
+
+
+def parse_describe_groups_v4(body):
+    """Returns a list of dicts: error, group_id, state, protocol_type, protocol, members
+    (dicts: member_id, instance_id, client_id, client_host, metadata, assignment)."""
+    reader = Reader(body)
+    reader.take(">i")  # throttle
+    groups = []
+    for _ in range(reader.take(">i")):
+        group = {"error": reader.take(">h"), "group_id": reader.string(),
+                 "state": reader.string(), "protocol_type": reader.string(),
+                 "protocol": reader.string(), "members": []}
+        for _ in range(reader.take(">i")):
+            group["members"].append({
+                "member_id": reader.string(), "instance_id": reader.string(),
+                "client_id": reader.string(), "client_host": reader.string(),
+                "metadata": reader.nullable_bytes(), "assignment": reader.nullable_bytes()})
+        reader.take(">i")  # authorized operations
+        groups.append(group)
+    return groups
+
+
+def list_groups_request_v2(correlation_id):
+    return frame(request_header_v1(API_LIST_GROUPS, 2, correlation_id))
+
+
+def parse_list_groups_v2(body):
+    """Returns (error_code, {group_id: protocol_type})."""
+    reader = Reader(body)
+    reader.take(">i")  # throttle
+    error_code = reader.take(">h")
+    groups = {}
+    for _ in range(reader.take(">i")):
+        group_id = reader.string()
+        groups[group_id] = reader.string()
+    return error_code, groups
+
+
+def delete_groups_request_v1(correlation_id, groups):
+    body = array([string(group) for group in groups])
+    return frame(request_header_v1(API_DELETE_GROUPS, 1, correlation_id) + body)
+
+
+def parse_delete_groups_v1(body):
+    """Returns {group_id: error_code}."""
+    reader = Reader(body)
+    reader.take(">i")  # throttle
+    results = {}
+    for _ in range(reader.take(">i")):
+        group_id = reader.string()
+        results[group_id] = reader.take(">h")
+    return results
+
+
+def consumer_subscription(topics, user_data=None):
+    """ConsumerProtocolSubscription v0: the member metadata of protocol type "consumer"."""
+    return struct.pack(">h", 0) + array([string(t) for t in topics]) + nullable_bytes(user_data)
+
+
+def consumer_assignment(partitions_by_topic, user_data=None):
+    """ConsumerProtocolAssignment v0 from {topic: [partition, ...]}."""
+    topics = [string(topic) + array([struct.pack(">i", p) for p in parts])
+              for topic, parts in partitions_by_topic.items()]
+    return struct.pack(">h", 0) + array(topics) + nullable_bytes(user_data)
+
+
+def parse_consumer_assignment(data):
+    """{(topic, partition), ...} from a ConsumerProtocolAssignment (any version: v1+ only
+    appends fields). Empty bytes (no assignment yet) give an empty set."""
+    if not data:
+        return set()
+    reader = Reader(data)
+    reader.take(">h")  # version
+    owned = set()
+    for _ in range(reader.take(">i")):
+        topic = reader.string()
+        for _ in range(reader.take(">i")):
+            owned.add((topic, reader.take(">i")))
+    return owned
