@@ -90,6 +90,17 @@ Result<KafkaPtr> make_consumer(const Settings& settings) {
   return make_handle(RD_KAFKA_CONSUMER, *conf);
 }
 
+Result<KafkaPtr> make_group_consumer(const Settings& settings, RebalanceCallback rebalance,
+                                     void* opaque) {
+  auto conf = make_conf(settings);
+  if (!conf.ok()) return conf.error();
+  rd_kafka_conf_set_rebalance_cb(*conf, rebalance);
+  rd_kafka_conf_set_opaque(*conf, opaque);
+  auto handle = make_handle(RD_KAFKA_CONSUMER, *conf);
+  if (handle.ok()) rd_kafka_poll_set_consumer(handle->get());
+  return handle;
+}
+
 Result<TopicPtr> open_topic(rd_kafka_t* handle, const std::string& topic) {
   rd_kafka_topic_t* opened = rd_kafka_topic_new(handle, topic.c_str(), nullptr);
   if (opened == nullptr) return kafka_error(rd_kafka_last_error(), "topic " + topic);

@@ -44,6 +44,15 @@ Error kafka_error(rd_kafka_resp_err_t err, const std::string& context);
 
 Result<KafkaPtr> make_producer(const Settings& settings, const ProducerCallbacks& callbacks);
 Result<KafkaPtr> make_consumer(const Settings& settings);
+
+// librdkafka's rebalance callback: runs inside rd_kafka_consumer_poll() and
+// rd_kafka_consumer_close() of the handle, with `opaque` as its last argument.
+using RebalanceCallback = void (*)(rd_kafka_t*, rd_kafka_resp_err_t,
+                                   rd_kafka_topic_partition_list_t*, void*);
+// A group consumer (`settings` carry group.id) whose main queue is forwarded to
+// the consumer queue, so rd_kafka_consumer_poll() serves every callback.
+Result<KafkaPtr> make_group_consumer(const Settings& settings, RebalanceCallback rebalance,
+                                     void* opaque);
 Result<TopicPtr> open_topic(rd_kafka_t* handle, const std::string& topic);
 
 // The partition count of `topic`, or kUnknownTopicOrPartition. Asks for all

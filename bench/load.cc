@@ -4,6 +4,9 @@
 //   fjord-load consume --bootstrap B --topic T
 //   fjord-load latency --bootstrap B --topic T --rate-mb-s 20 --duration-s 20
 //   fjord-load create-topic --bootstrap B --topic T --partitions 6
+//   fjord-load group-join --bootstrap B --topic T --members N --partitions P --rounds 3
+//   fjord-load commit --bootstrap B --topic T --seconds S [--commit-partitions 6]
+//                     [--in-flight K]
 //   fjord-load fake-broker --topic T --partitions 6   (librdkafka's mock cluster)
 // Every mode prints its report, and writes it as JSON with --json FILE.
 #include <fmt/core.h>
@@ -13,6 +16,7 @@
 #include <functional>
 
 #include "fake_broker.h"
+#include "group_options.h"
 #include "modes.h"
 
 namespace fjord::bench {
@@ -78,7 +82,8 @@ int print_report(const Result<Report>& report, const LoadOptions& options) {
 int main(int argc, char** argv) {
   using namespace fjord::bench;
   LoadOptions options;
-  CLI::App app{"fjord-load: produce, consume and end-to-end latency load on librdkafka"};
+  CLI::App app{
+      "fjord-load: produce, consume, end-to-end latency and consumer-group load on librdkafka"};
   app.require_subcommand(1);
   std::function<int()> run;
 
@@ -103,6 +108,16 @@ int main(int argc, char** argv) {
   CLI::App* create = app.add_subcommand("create-topic", "create the topic unless it exists");
   add_common_options(*create, options);
   create->callback([&] { run = [&] { return print_report(run_create_topic(options), options); }; });
+
+  CLI::App* join = app.add_subcommand("group-join", "time for a fresh group to become stable");
+  add_common_options(*join, options);
+  add_group_join_options(*join, options);
+  join->callback([&] { run = [&] { return print_report(run_group_join(options), options); }; });
+
+  CLI::App* commit = app.add_subcommand("commit", "offset commits per second of one member");
+  add_common_options(*commit, options);
+  add_commit_options(*commit, options);
+  commit->callback([&] { run = [&] { return print_report(run_commit(options), options); }; });
 
   CLI::App* fake = app.add_subcommand("fake-broker", "serve librdkafka's mock cluster");
   add_common_options(*fake, options);

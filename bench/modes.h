@@ -16,6 +16,12 @@ Result<Report> run_consume(const LoadOptions& options);
 Result<Report> run_latency(const LoadOptions& options);
 // Creates the topic with `partitions` partitions unless it exists.
 Result<Report> run_create_topic(const LoadOptions& options);
+// `rounds` times: `members` consumers subscribe to the topic in a fresh group at
+// once; reports the time until every member is assigned and the broker says Stable.
+Result<Report> run_group_join(const LoadOptions& options);
+// One group member commits offsets for `commit_partitions` partitions in a loop
+// for duration_s, synchronously or with `commits_in_flight` outstanding.
+Result<Report> run_commit(const LoadOptions& options);
 
 // A random id that tells this run's messages from those of earlier runs.
 uint64_t new_run_id();

@@ -65,4 +65,21 @@ Settings consumer_settings(const LoadOptions& options, Mode mode) {
   return settings;
 }
 
+Settings group_consumer_settings(const LoadOptions& options, const std::string& group_id,
+                                 Mode mode) {
+  Settings settings = {
+      {"bootstrap.servers", options.bootstrap},
+      {"client.id", "fjord-load"},
+      {"group.id", group_id},
+  };
+  if (mode == Mode::kCommit) {
+    append(settings, {
+                         {"enable.auto.commit", "false"},
+                         {"socket.nagle.disable", "true"},
+                     });
+  }
+  append(settings, options.overrides);
+  return settings;
+}
+
 }  // namespace fjord::bench

@@ -6,7 +6,7 @@
 
 namespace fjord::bench {
 
-enum class Mode { kProduce, kConsume, kLatency };
+enum class Mode { kProduce, kConsume, kLatency, kGroupJoin, kCommit };
 
 // Producer settings for produce (throughput: large batches, 5 ms linger) and
 // latency (1 ms linger) runs, with the user's overrides last.
@@ -14,5 +14,10 @@ Settings producer_settings(const LoadOptions& options, Mode mode);
 // Consumer settings for consume (large fetches) and latency (fetch returns as
 // soon as one byte is there) runs, with the user's overrides last.
 Settings consumer_settings(const LoadOptions& options, Mode mode);
+// Group consumer settings: librdkafka's defaults for group-join (what an
+// application gets), and no auto-commit and no Nagle for commit, whose loop is
+// the only committer; the user's overrides last.
+Settings group_consumer_settings(const LoadOptions& options, const std::string& group_id,
+                                 Mode mode);
 
 }  // namespace fjord::bench
