@@ -354,8 +354,10 @@ Status for_each_record(std::span<const uint8_t> batches,
 int32_t offsets_partition_for(std::string_view group, int32_t partitions) {
   if (partitions <= 0) return 0;
   const std::optional<uint32_t> utf16_hash = java_hash_of_utf8(group);
-  const uint32_t hash = utf16_hash ? *utf16_hash : java_hash_of_latin1(group);
-  return static_cast<int32_t>((hash & 0x7fffffffu) % static_cast<uint32_t>(partitions));
+  const auto hash = static_cast<int32_t>(utf16_hash ? *utf16_hash : java_hash_of_latin1(group));
+  // Kafka's Utils.abs: Math.abs, except that Integer.MIN_VALUE (its own negation) becomes 0.
+  const int32_t positive = hash == INT32_MIN ? 0 : (hash < 0 ? -hash : hash);
+  return positive % partitions;
 }
 
 }  // namespace fjord::groups

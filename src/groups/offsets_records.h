@@ -116,9 +116,12 @@ Status for_each_record(std::span<const uint8_t> batches,
                        const std::function<void(OffsetsTopicRecord&&)>& fn);
 
 // The __consumer_offsets partition that holds `group`, as Kafka computes it:
-// (java.lang.String.hashCode(group) & 0x7fffffff) % partitions. The hash runs
-// over UTF-16 code units, so the UTF-8 group id is decoded first; a group id
-// that is not valid UTF-8 is hashed byte by byte as Latin-1. `partitions` > 0.
+// Utils.abs(groupId.hashCode()) % partitions, where Utils.abs maps
+// Integer.MIN_VALUE to 0 (note: not `& 0x7fffffff`, which differs for negative
+// hashes). The hash is java.lang.String.hashCode over UTF-16 code units, so the
+// UTF-8 group id is decoded first; a group id that is not valid UTF-8 is hashed
+// byte by byte as Latin-1 (Java would hash U+FFFD replacements instead).
+// `partitions` > 0.
 int32_t offsets_partition_for(std::string_view group, int32_t partitions);
 
 }  // namespace fjord::groups

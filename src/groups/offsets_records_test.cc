@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -566,8 +567,10 @@ int32_t java_hash(std::u16string_view text) {
   return hash;
 }
 
+// Kafka: Utils.abs(groupId.hashCode()) % partitions; Utils.abs(Integer.MIN_VALUE) == 0.
 int32_t expected_partition(std::u16string_view text, int32_t partitions) {
-  return (java_hash(text) & 0x7fffffff) % partitions;
+  const int64_t hash = java_hash(text);
+  return static_cast<int32_t>((hash == INT32_MIN ? 0 : std::abs(hash)) % partitions);
 }
 
 TEST(OffsetsPartition, HelperMatchesKnownJavaHashCodes) {
@@ -586,6 +589,16 @@ TEST(OffsetsPartition, AsciiGroupIds) {
   EXPECT_EQ(offsets_partition_for("polygenelubricants", 50), 0);
   const std::u16string long_id(1000, u'z');
   EXPECT_EQ(offsets_partition_for(std::string(1000, 'z'), 7), expected_partition(long_id, 7));
+}
+
+// Values printed by OpenJDK 17 (`Utils.abs(new String(bytes, UTF_8).hashCode()) % 50`).
+TEST(OffsetsPartition, MatchesKafkaForNegativeHashes) {
+  EXPECT_EQ(java_hash(u"my-group"), -1906497762);
+  EXPECT_EQ(offsets_partition_for("my-group", 50), 12);  // `& 0x7fffffff` would give 36
+  EXPECT_EQ(offsets_partition_for("gr\xC3\xBCppe", 50), 12);
+  EXPECT_EQ(offsets_partition_for("test-group", 50), 12);
+  EXPECT_EQ(offsets_partition_for("\xE6\xB6\x88\xE8\xB4\xB9", 50), 43);
+  EXPECT_EQ(offsets_partition_for("g-\xF0\x9F\x98\x80", 50), 17);
 }
 
 TEST(OffsetsPartition, NonAsciiGroupIdsHashUtf16CodeUnits) {
