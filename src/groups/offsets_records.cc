@@ -278,6 +278,23 @@ uint32_t java_hash_of_latin1(std::string_view text) {
   return hash;
 }
 
+// encode() aborts on keys it cannot write; build_batch() turns them into errors
+// so that an oversized group id from a client fails its request, not the broker.
+Status check_key_fits(const OffsetsTopicRecord& record) {
+  const auto* offset = std::get_if<OffsetRecord>(&record);
+  const std::string& group =
+      offset ? offset->key.group : std::get<GroupMetadataRecord>(record).group;
+  if (group.size() > kMaxKeyStringBytes) {
+    return Error{ErrorCode::kInvalidGroupId, fmt::format("group id of {} bytes, at most {} fit",
+                                                         group.size(), kMaxKeyStringBytes)};
+  }
+  if (offset && offset->key.topic.size() > kMaxKeyStringBytes) {
+    return Error{ErrorCode::kInvalidTopicException,
+                 fmt::format("topic name of {} bytes", offset->key.topic.size())};
+  }
+  return {};
+}
+
 }  // namespace
 
 EncodedRecord encode(const OffsetsTopicRecord& record) {
@@ -307,6 +324,7 @@ Result<std::vector<uint8_t>> build_batch(std::span<const OffsetsTopicRecord> rec
   options.max_records_bytes = max_batch_bytes - records::kBatchHeaderSize;
   records::BatchBuilder builder(options);
   for (const OffsetsTopicRecord& record : records) {
+    if (Status fits = check_key_fits(record); !fits) return fits.error();
     const EncodedRecord encoded = encode(record);
     records::NullableBytes value;
     if (encoded.value) value = Bytes(*encoded.value);

@@ -101,7 +101,8 @@ Result<std::optional<OffsetsTopicRecord>> decode(std::span<const uint8_t> key,
 
 // One uncompressed v2 record batch holding `records`, every record stamped
 // `now_ms`, ready for storage::PartitionLog::append. kMessageTooLarge beyond
-// `max_batch_bytes`.
+// `max_batch_bytes`; kInvalidGroupId (kInvalidTopicException) for a group id
+// (topic name) over kMaxKeyStringBytes; kInvalidRecord for no records.
 Result<std::vector<uint8_t>> build_batch(std::span<const OffsetsTopicRecord> records,
                                          int64_t now_ms, size_t max_batch_bytes);
 

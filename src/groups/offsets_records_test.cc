@@ -551,6 +551,18 @@ TEST(OffsetsBatches, BuildRespectsMaxBatchBytes) {
   EXPECT_EQ(build_batch(records, 1, 0).code(), ErrorCode::kMessageTooLarge);
 }
 
+TEST(OffsetsBatches, BuildRejectsKeysTooLongInsteadOfAborting) {
+  const std::string long_name(kMaxKeyStringBytes + 1, 'x');
+  const std::vector<OffsetsTopicRecord> long_group{GroupMetadataRecord{long_name, std::nullopt}};
+  EXPECT_EQ(build_batch(long_group, 1, 1 << 20).code(), ErrorCode::kInvalidGroupId);
+  const std::vector<OffsetsTopicRecord> long_topic{
+      sample_offset(), OffsetRecord{OffsetKey{"g", long_name, 0}, std::nullopt}};
+  EXPECT_EQ(build_batch(long_topic, 1, 1 << 20).code(), ErrorCode::kInvalidTopicException);
+  const std::vector<OffsetsTopicRecord> longest{
+      OffsetRecord{OffsetKey{std::string(kMaxKeyStringBytes, 'g'), "t", 0}, std::nullopt}};
+  EXPECT_TRUE(build_batch(longest, 1, 1 << 20).ok());
+}
+
 TEST(OffsetsBatches, BuildWithoutRecordsFails) {
   EXPECT_EQ(build_batch({}, 1, 1 << 20).code(), ErrorCode::kInvalidRecord);
 }
