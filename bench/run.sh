@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The end-to-end benchmark (`make bench`): builds release, measures this machine's
 # limits (iperf3 loopback, fio fsync'd sequential writes), runs fjord-load
-# produce / consume / latency against a fresh `fjord serve`, and writes
-# docs/benchmarks.md with the results, the limits, the ratios against the
-# targets and the exact commands. Takes about 2-3 minutes; run it on a quiet machine.
+# produce / consume / latency and the consumer-group modes (group-join, commit)
+# against a fresh `fjord serve`, and writes docs/benchmarks.md with the results,
+# the limits, the ratios against the targets and the exact commands. Takes about
+# 5 minutes; run it on a quiet machine.
 #
 # Knobs (environment):
 #   BENCH_DURATION_S=20   produce and latency run time
@@ -12,6 +13,11 @@
 #   IPERF_SECONDS=10 FIO_RUNTIME_S=20 FIO_SIZE=2G
 #   SKIP_LIMITS=1         skip iperf3 and fio (for trying the script out)
 #   SKIP_BUILD=1          use the binaries already in build/release
+#   BENCH_PARTS="core groups"  core = produce/consume/latency, groups = consumer
+#                         groups; with groups alone only the "Consumer groups"
+#                         section of BENCH_OUT is replaced, the rest is kept
+#   GROUP_MEMBERS="1 10 100" GROUP_ROUNDS=3 GROUP_PARTITIONS=100
+#   COMMIT_SECONDS=10 COMMIT_IN_FLIGHT=32
 #   FJORD_BENCH_BROKER=fake  benchmark librdkafka's mock cluster instead of Fjord
 #                         (tests the script without the broker; numbers mean nothing)
 #   BENCH_OUT=docs/benchmarks.md RELEASE_DIR=build/release
@@ -28,8 +34,17 @@ fio_size=${FIO_SIZE:-2G}
 broker_kind=${FJORD_BENCH_BROKER:-fjord}
 out=${BENCH_OUT:-docs/benchmarks.md}
 release_dir=${RELEASE_DIR:-build/release}
+bench_parts=${BENCH_PARTS:-core groups}
+group_members=${GROUP_MEMBERS:-1 10 100}
+group_rounds=${GROUP_ROUNDS:-3}
+group_partitions=${GROUP_PARTITIONS:-100}
+commit_seconds=${COMMIT_SECONDS:-10}
+commit_in_flight=${COMMIT_IN_FLIGHT:-32}
 load="$release_dir/bench/fjord-load"
 topic="bench-$(date +%s)"
+group_topic="bench-groups-$(date +%s)"
+# The mock cluster answers no CreateTopics: it has only the topic it starts with.
+[ "$broker_kind" != fake ] || group_topic=$topic
 
 # On the build's disk (not a tmpfs), so fio and the broker write to the same device.
 mkdir -p build
@@ -103,15 +118,17 @@ measure_fio() {
   rm -rf "$run_dir/fio"
 }
 
+# Arguments: extra `fjord serve` arguments (--set key=value); the mock cluster
+# takes none.
 start_broker() {
-  echo "== start $broker_kind"
+  echo "== start $broker_kind $*"
   mkdir -p "$data_dir"
   if [ "$broker_kind" = fake ]; then
     printf '%s\n' "$load fake-broker --topic $topic --partitions $partitions" >>"$commands"
     "$load" fake-broker --topic "$topic" --partitions "$partitions" >"$run_dir/broker.log" 2>&1 &
   else
-    printf '%s\n' "$release_dir/fjord serve --data-dir $data_dir --listen 127.0.0.1:0" >>"$commands"
-    "$release_dir/fjord" serve --data-dir "$data_dir" --listen 127.0.0.1:0 \
+    printf '%s\n' "$release_dir/fjord serve --data-dir $data_dir --listen 127.0.0.1:0 $*" >>"$commands"
+    "$release_dir/fjord" serve --data-dir "$data_dir" --listen 127.0.0.1:0 "$@" \
       >"$run_dir/broker.log" 2>&1 &
   fi
   broker_pid=$!
@@ -132,27 +149,67 @@ start_broker() {
   echo "   ready on $bootstrap (pid $broker_pid)"
 }
 
-# Runs one fjord-load mode and records the broker's CPU time around it.
-run_load() {
-  local mode=$1
-  shift
-  echo "== fjord-load $mode"
+# Runs one fjord-load mode on one topic and records the broker's CPU time around
+# it; `label` names the result files (load-<label>.json, broker-cpu-<label>.json).
+run_labelled_load() {
+  local label=$1 mode=$2 load_topic=$3
+  shift 3
+  echo "== fjord-load $mode ($label)"
   local cpu_before cpu_after
   if ! kill -0 "$broker_pid" 2>/dev/null; then
-    note "fjord-load $mode: not run, the broker had exited (see $run_dir/broker.log)"
+    note "fjord-load $label: not run, the broker had exited (see $run_dir/broker.log)"
     return
   fi
   cpu_before=$(cpu_seconds "$broker_pid")
   # A failed mode is reported, not fatal: the other modes and the limits still run.
-  logged "$load" "$mode" --bootstrap "$bootstrap" --topic "$topic" \
-    --json "$run_dir/load-$mode.json" "$@" || note "fjord-load $mode failed (exit code $?)"
+  logged "$load" "$mode" --bootstrap "$bootstrap" --topic "$load_topic" \
+    --json "$run_dir/load-$label.json" "$@" || note "fjord-load $label failed (exit code $?)"
   if ! kill -0 "$broker_pid" 2>/dev/null; then
-    note "the broker exited during fjord-load $mode (see $run_dir/broker.log)"
+    note "the broker exited during fjord-load $label (see $run_dir/broker.log)"
     return
   fi
   cpu_after=$(cpu_seconds "$broker_pid")
   echo "{\"broker_cpu_s\": $(awk -v a="$cpu_after" -v b="$cpu_before" 'BEGIN { print a - b }')}" \
-    >"$run_dir/broker-cpu-$mode.json"
+    >"$run_dir/broker-cpu-$label.json"
+}
+
+run_load() {
+  local mode=$1
+  shift
+  run_labelled_load "$mode" "$mode" "$topic" "$@"
+}
+
+# group-join for each group size on a fresh broker, with the broker's default
+# group.initial.rebalance.delay.ms (Kafka's 3000) or with the delay given; with
+# delay 0 also the commit runs (the delay only stretches their group join).
+run_group_loads() {
+  local delay_ms=$1
+  local broker_args=() label=default
+  if [ "$delay_ms" != default ]; then
+    broker_args=(--set "group.initial.rebalance.delay.ms=$delay_ms")
+    label=$delay_ms
+  fi
+  rm -rf "$data_dir"
+  start_broker "${broker_args[@]}"
+  local members
+  for members in $group_members; do
+    run_labelled_load "group-join-$members-delay-$label" group-join "$group_topic" \
+      --members "$members" --partitions "$group_partitions" --rounds "$group_rounds" \
+      --timeout-s 120
+  done
+  if [ "$delay_ms" != default ]; then
+    run_labelled_load commit-sync-1 commit "$group_topic" --seconds "$commit_seconds" \
+      --commit-partitions 1
+    run_labelled_load commit-sync-6 commit "$group_topic" --seconds "$commit_seconds" \
+      --commit-partitions 6
+    run_labelled_load "commit-async-1" commit "$group_topic" --seconds "$commit_seconds" \
+      --commit-partitions 1 --in-flight "$commit_in_flight"
+  fi
+  stop_broker
+}
+
+has_part() {
+  case " $bench_parts " in *" $1 "*) return 0 ;; *) return 1 ;; esac
 }
 
 # The mean produce batch rounded to 4 KiB: the size each acks=all append has to sync.
@@ -167,23 +224,36 @@ print("%dk" % max(4, round(batch / 4096) * 4))' "$run_dir/load-produce.json"
 [ "${SKIP_BUILD:-0}" = 1 ] || build
 # Other people's work shares these cores and this disk: say how busy they were.
 cp /proc/loadavg "$run_dir/loadavg.txt"
-start_broker
-logged "$load" create-topic --bootstrap "$bootstrap" --topic "$topic" --partitions "$partitions" ||
-  note "create-topic failed; produce tries again, and may get an auto-created topic"
-run_load produce --message-bytes "$message_bytes" --partitions "$partitions" \
-  --duration-s "$duration_s" --acks all
-run_load consume --timeout-s 120
-run_load latency --message-bytes "$message_bytes" --partitions "$partitions" \
-  --duration-s "$duration_s" --acks all --rate-mb-s "$latency_rate_mb_s"
-stop_broker
-
-if [ "${SKIP_LIMITS:-0}" != 1 ]; then
-  measure_iperf
-  measure_fio 1M
-  batch_bs=$(batch_block_size)
-  [ "$batch_bs" = 1M ] || [ "$batch_bs" = 1024k ] || measure_fio "$batch_bs"
+if has_part core; then
+  start_broker
+  logged "$load" create-topic --bootstrap "$bootstrap" --topic "$topic" --partitions "$partitions" ||
+    note "create-topic failed; produce tries again, and may get an auto-created topic"
+  run_load produce --message-bytes "$message_bytes" --partitions "$partitions" \
+    --duration-s "$duration_s" --acks all
+  run_load consume --timeout-s 120
+  run_load latency --message-bytes "$message_bytes" --partitions "$partitions" \
+    --duration-s "$duration_s" --acks all --rate-mb-s "$latency_rate_mb_s"
+  stop_broker
+fi
+if has_part groups; then
+  run_group_loads default
+  run_group_loads 0
 fi
 
+if [ "${SKIP_LIMITS:-0}" != 1 ]; then
+  if has_part core; then
+    measure_iperf
+    measure_fio 1M
+    batch_bs=$(batch_block_size)
+    [ "$batch_bs" = 1M ] || [ "$batch_bs" = 1024k ] || measure_fio "$batch_bs"
+  fi
+  # An offset commit is a small append: the fsync rate of 4 KiB appends bounds
+  # synchronous commits without group commit.
+  has_part groups && measure_fio 4k
+fi
+
+report_scope=()
+has_part core || report_scope=(--groups-only)
 /usr/bin/python3 bench/write_report.py --run-dir "$run_dir" --broker "$broker_kind" \
-  --out "$out" --commands "$commands"
+  --out "$out" --commands "$commands" "${report_scope[@]}"
 echo "== wrote $out (raw results in $run_dir)"

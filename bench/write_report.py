@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Writes docs/benchmarks.md from the raw results of one bench/run.sh run.
 
-The run directory holds fjord-load's JSON reports (load-<mode>.json), the
-broker's CPU time per mode (broker-cpu-<mode>.json), iperf3 -J output
+The run directory holds fjord-load's JSON reports (load-<label>.json), the
+broker's CPU time per run (broker-cpu-<label>.json), iperf3 -J output
 (iperf3.json) and fio JSON output (fio-<bs>.json). Standard library only.
+
+With --groups-only, only the "Consumer groups" section of --out is replaced
+(or added); the rest of the file is kept as it was.
 """
 import argparse
 import datetime
@@ -56,7 +59,7 @@ def block_bytes(text):
 
 
 def read_fio(run_dir):
-    """{block size text: {"mb_s", "fsync_p50_us", "fsync_p99_us", "bytes"}}"""
+    """{block size text: {"mb_s", "iops", "fsync_p50_us", "fsync_p99_us", "bytes"}}"""
     results = {}
     for path in sorted(glob.glob(os.path.join(run_dir, "fio-*.json"))):
         data = load_json(path)
@@ -67,6 +70,7 @@ def read_fio(run_dir):
         percentiles = job.get("sync", {}).get("lat_ns", {}).get("percentile", {})
         results[block_size] = {
             "mb_s": job["write"]["bw_bytes"] / 1e6,
+            "iops": job["write"].get("iops", 0),
             "bytes": job["write"]["io_bytes"],
             "fsync_p50_us": percentiles.get("50.000000", 0) / 1e3,
             "fsync_p99_us": percentiles.get("99.000000", 0) / 1e3,
@@ -214,12 +218,175 @@ def settings_section(loads):
     return lines + [""]
 
 
+GROUPS_HEADING = "## Consumer groups"
+GROUP_JOIN_LABEL = re.compile(r"load-group-join-(\d+)-delay-(\w+)\.json")
+COMMIT_RUNS = (("commit-sync-1", "synchronous, 1 partition per commit"),
+               ("commit-sync-6", "synchronous, 6 partitions per commit"),
+               ("commit-async-1", "asynchronous, 1 partition per commit"))
+# From /work/shared/machine-limits.md, for runs without fio (SKIP_LIMITS=1).
+MACHINE_FSYNCS_PER_S = "~3,500–4,000 fsyncs/s (4 KiB appends, fsync p50 230 µs)"
+
+
+def read_group_joins(run_dir):
+    """[(members, delay label, report)] sorted by members, default delay first."""
+    runs = []
+    for path in glob.glob(os.path.join(run_dir, "load-group-join-*.json")):
+        match = GROUP_JOIN_LABEL.fullmatch(os.path.basename(path))
+        report = load_json(path)
+        if match and report:
+            runs.append((int(match.group(1)), match.group(2), report))
+    return sorted(runs, key=lambda run: (run[0], run[1] != "default", run[1]))
+
+
+def group_join_table(runs):
+    lines = ["| members | broker `group.initial.rebalance.delay.ms` | stable: median ms | "
+             "max ms | min ms | all assigned: median ms | first assignment: median ms | "
+             "rebalance callbacks per member | rounds stable |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for members, delay, report in runs:
+        m = report["metrics"]
+        delay_text = "3000 (default, as Kafka)" if delay == "default" else delay
+        stable = int(m.get("rounds_stable", 0))
+        rounds = report["parameters"].get("rounds", "?")
+        # Without a Stable answer from the broker the summary is empty, not 0 ms.
+        stable_ms = [m[f"stable_ms_{q}"] if stable else None for q in ("median", "max", "min")]
+        lines.append(
+            f"| {members} | {delay_text} | {fmt(stable_ms[0])} | "
+            f"{fmt(stable_ms[1])} | {fmt(stable_ms[2])} | "
+            f"{fmt(m['all_assigned_ms_median'])} | {fmt(m['first_assignment_ms_median'])} | "
+            f"{fmt(m['assignments_per_member'], 2)} | {stable} of {rounds} |")
+    return lines + [""]
+
+
+def commit_table(run_dir, loads, fio_4k):
+    lines = ["| commit run | commits/s | partition offsets/s | p50 ms | p99 ms | max ms | "
+             "vs fio fsyncs/s (4 KiB) | server CPU-µs/commit | errors |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for label, text in COMMIT_RUNS:
+        report = loads.get(label)
+        if not report:
+            lines.append(f"| {text} | failed or not run | | | | | | | |")
+            continue
+        m = report["metrics"]
+        in_flight = report["parameters"].get("in_flight", "sync")
+        if in_flight != "sync":
+            text += f", at most {in_flight} in flight"
+        ratio = (f"{m['commits_per_s'] / fio_4k['iops']:.0%}"
+                 if fio_4k and fio_4k.get("iops") else "n/a")
+        lines.append(
+            f"| {text} | {fmt(m['commits_per_s'], 0)} | {fmt(m['partition_offsets_per_s'], 0)} | "
+            f"{fmt(m['commit_p50_us'] / 1e3, 2)} | {fmt(m['commit_p99_us'] / 1e3, 2)} | "
+            f"{fmt(m['commit_max_us'] / 1e3, 2)} | {ratio} | "
+            f"{fmt(server_cpu_us_per_msg(run_dir, label, m['commits']), 1)} | "
+            f"{fmt(m['commit_errors'], 0)} |")
+    return lines + [""]
+
+
+def group_notes(joins, loads):
+    lines = []
+    for members, delay, report in joins:
+        for note in report.get("notes", []):
+            lines.append(f"- group-join {members} members, delay {delay}: {note}")
+    for label, _ in COMMIT_RUNS:
+        for note in (loads.get(label) or {}).get("notes", []):
+            lines.append(f"- {label}: {note}")
+    return lines
+
+
+def groups_section(run_dir, commands, header):
+    """The "Consumer groups" section, self-contained: it may be newer than the rest."""
+    joins = read_group_joins(run_dir)
+    loads = {label: load_json(os.path.join(run_dir, f"load-{label}.json"))
+             for label, _ in COMMIT_RUNS}
+    loads = {label: report for label, report in loads.items() if report}
+    if not joins and not loads:
+        return []
+    fio_4k = read_fio(run_dir).get("4k")
+    if fio_4k:
+        fsync_limit = (f"{fmt(fio_4k['iops'], 0)} fsyncs/s (fio: 4 KiB sequential appends, "
+                       f"fsync after each; fsync p50 {fmt(fio_4k['fsync_p50_us'], 0)} µs, "
+                       f"p99 {fmt(fio_4k['fsync_p99_us'], 0)} µs), same run")
+    else:
+        fsync_limit = f"not measured in this run; machine-limits.md: {MACHINE_FSYNCS_PER_S}"
+    join_settings = next((r["consumer_settings"] for _, _, r in joins), {})
+    commit_settings = next((r["consumer_settings"] for r in loads.values()), {})
+    group_commands = [c for c in commands
+                      if any(word in c for word in (" serve ", " fake-broker ", " group-join ",
+                                                    " commit ", "seqwrite-4k"))]
+    settings_text = lambda settings: " ".join(
+        f"`{k}={v}`" for k, v in settings.items() if k != "bootstrap.servers")
+    problems = group_notes(joins, loads)
+    return [
+        GROUPS_HEADING,
+        "",
+        f"Measured {header['date']}, commit `{header['commit']}`, broker {header['broker']}"
+        + (" (librdkafka's mock cluster, NOT Fjord: the numbers only test the harness)"
+           if header["broker"] == "fake" else "") + ", "
+        f"load average before the runs {header['loadavg']}; written by `bench/run.sh` "
+        "(`BENCH_PARTS=groups` redoes only this section).",
+        "",
+        "### Time to a stable group",
+        "",
+        "`fjord-load group-join`: N librdkafka consumers (one handle each, librdkafka's default",
+        "settings, so the eager range/roundrobin assignors) in one process, each connected",
+        "first, subscribe to one topic in a fresh group at the same moment. A round is the",
+        "time from the first subscribe until every member has had its assignment (rebalance",
+        "callback; each partition owned by exactly one member) and DescribeGroups says Stable",
+        "with N members. Each size runs a few rounds, each in a new group, on a fresh broker.",
+        "The broker's `group.initial.rebalance.delay.ms` (3000 by default, as in Kafka) holds",
+        "the first rebalance of a new group back to let more members join, so it dominates the",
+        "default rows; the rows with 0 show the protocol's own cost (and more rebalances).",
+        "",
+        *group_join_table(joins),
+        "### Offset commits",
+        "",
+        "`fjord-load commit`: one member of a stable group commits explicit offsets in a loop",
+        "(`rd_kafka_commit`, async=0: one commit waits for the previous one), or asynchronously",
+        "with a bounded number outstanding (`rd_kafka_commit_queue`). Latency is from the call",
+        "to its result. Every commit is durable (fsync'd) before the broker answers, so one",
+        "synchronous committer cannot beat the disk's fsync rate unless commits share fsyncs",
+        "(group commit), which needs several in flight.",
+        "",
+        f"- fsync limit: {fsync_limit}",
+        "",
+        *commit_table(run_dir, loads, fio_4k),
+        *(["Problems:", "", *problems, ""] if problems else []),
+        f"- group-join consumer settings: {settings_text(join_settings)}",
+        f"- commit consumer settings: {settings_text(commit_settings)}",
+        "",
+        "```",
+        *group_commands,
+        "```",
+        "",
+    ]
+
+
+def problem_lines(problems):
+    """This run's problems, inside the groups section when only it is written."""
+    return ["Problems in this run:", "", *problems, ""] if problems else []
+
+
+def splice_section(text, section):
+    """Replaces the Consumer groups section of `text` (up to the next level-2
+    heading), or inserts it before "## Settings" (else at the end)."""
+    lines = text.split("\n")
+    if GROUPS_HEADING in lines:
+        start = lines.index(GROUPS_HEADING)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
+                   len(lines))
+        return "\n".join(lines[:start] + section + lines[end:])
+    at = lines.index("## Settings") if "## Settings" in lines else len(lines)
+    return "\n".join(lines[:at] + section + lines[at:])
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--run-dir", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--commands", required=True)
     parser.add_argument("--broker", default="fjord")
+    parser.add_argument("--groups-only", action="store_true",
+                        help="replace only the Consumer groups section of --out")
     args = parser.parse_args()
 
     loads = {mode: load_json(os.path.join(args.run_dir, f"load-{mode}.json"))
@@ -242,6 +409,17 @@ def main():
             loadavg = " / ".join(file.read().split()[:3])
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     dirty = " (working tree had uncommitted changes)" if git("status", "--porcelain") else ""
+    header = {"date": now, "commit": git("rev-parse", "--short", "HEAD") + dirty,
+              "broker": args.broker, "loadavg": loadavg}
+    groups = groups_section(args.run_dir, commands, header)
+    if args.groups_only:
+        if not groups:
+            groups = [GROUPS_HEADING, "", f"No results in the run of {now}.", ""]
+        with open(args.out) as file:
+            text = file.read()
+        with open(args.out, "w") as file:
+            file.write(splice_section(text, groups + problem_lines(problems)))
+        return
     lines = [
         "# Benchmarks",
         "",
@@ -276,6 +454,7 @@ def main():
         "## Targets",
         "",
         *targets_table(loads, iperf_mb_s, fio),
+        *groups,
         "## Settings",
         "",
         *settings_section(loads),
