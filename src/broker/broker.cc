@@ -29,6 +29,26 @@
 #include "protocol/generated/fetch_response.h"
 #include "protocol/generated/find_coordinator_request.h"
 #include "protocol/generated/find_coordinator_response.h"
+#include "protocol/generated/delete_groups_request.h"
+#include "protocol/generated/delete_groups_response.h"
+#include "protocol/generated/describe_groups_request.h"
+#include "protocol/generated/describe_groups_response.h"
+#include "protocol/generated/heartbeat_request.h"
+#include "protocol/generated/heartbeat_response.h"
+#include "protocol/generated/join_group_request.h"
+#include "protocol/generated/join_group_response.h"
+#include "protocol/generated/leave_group_request.h"
+#include "protocol/generated/leave_group_response.h"
+#include "protocol/generated/list_groups_request.h"
+#include "protocol/generated/list_groups_response.h"
+#include "protocol/generated/offset_commit_request.h"
+#include "protocol/generated/offset_commit_response.h"
+#include "protocol/generated/offset_delete_request.h"
+#include "protocol/generated/offset_delete_response.h"
+#include "protocol/generated/offset_fetch_request.h"
+#include "protocol/generated/offset_fetch_response.h"
+#include "protocol/generated/sync_group_request.h"
+#include "protocol/generated/sync_group_response.h"
 #include "protocol/generated/list_offsets_request.h"
 #include "protocol/generated/list_offsets_response.h"
 #include "protocol/generated/metadata_request.h"
@@ -57,7 +77,15 @@ constexpr std::array kSupportedApis = {
     Broker::ApiRange{p::FetchRequest::kApiKey, 4, 17},
     Broker::ApiRange{p::ListOffsetsRequest::kApiKey, 0, 10},
     Broker::ApiRange{p::MetadataRequest::kApiKey, 0, 12},
+    Broker::ApiRange{p::OffsetCommitRequest::kApiKey, 0, 9},
+    Broker::ApiRange{p::OffsetFetchRequest::kApiKey, 0, 9},
     Broker::ApiRange{p::FindCoordinatorRequest::kApiKey, 0, 6},
+    Broker::ApiRange{p::JoinGroupRequest::kApiKey, 0, 9},
+    Broker::ApiRange{p::HeartbeatRequest::kApiKey, 0, 4},
+    Broker::ApiRange{p::LeaveGroupRequest::kApiKey, 0, 5},
+    Broker::ApiRange{p::SyncGroupRequest::kApiKey, 0, 5},
+    Broker::ApiRange{p::DescribeGroupsRequest::kApiKey, 0, 5},
+    Broker::ApiRange{p::ListGroupsRequest::kApiKey, 0, 5},
     Broker::ApiRange{p::ApiVersionsRequest::kApiKey, 0, 4},
     Broker::ApiRange{p::CreateTopicsRequest::kApiKey, 0, 7},
     Broker::ApiRange{p::DeleteTopicsRequest::kApiKey, 0, 6},
@@ -68,6 +96,8 @@ constexpr std::array kSupportedApis = {
     Broker::ApiRange{p::CreatePartitionsRequest::kApiKey, 0, 3},
     Broker::ApiRange{p::IncrementalAlterConfigsRequest::kApiKey, 0, 1},
     Broker::ApiRange{p::DescribeClusterRequest::kApiKey, 0, 1},
+    Broker::ApiRange{p::DeleteGroupsRequest::kApiKey, 0, 2},
+    Broker::ApiRange{p::OffsetDeleteRequest::kApiKey, 0, 0},
 };
 
 const Broker::ApiRange* find_api(int16_t api_key) {
@@ -98,12 +128,13 @@ net::HandlerResult close_connection(const RequestContext& context, std::string_v
 std::span<const Broker::ApiRange> Broker::supported_apis() { return kSupportedApis; }
 
 Broker::Broker(const NodeConfig& config, metadata::Controller& controller,
-               PartitionManager& partitions)
+               PartitionManager& partitions, GroupCoordinator& groups)
     : config_(config),
       advertised_host_(config.advertised_host.empty() ? config.listen_host
                                                       : config.advertised_host),
       controller_(controller),
-      partitions_(partitions) {}
+      partitions_(partitions),
+      groups_(groups) {}
 
 template <auto Handler>
 boost::asio::awaitable<net::HandlerResult> Broker::serve_api(const p::RequestHeaderView& header,
@@ -178,6 +209,16 @@ Broker::Dispatch Broker::dispatch_for(int16_t api_key) {
     case p::ListOffsetsRequest::kApiKey: return &Broker::serve_api<&Broker::list_offsets>;
     case p::MetadataRequest::kApiKey: return &Broker::serve_api<&Broker::metadata>;
     case p::FindCoordinatorRequest::kApiKey: return &Broker::serve_api<&Broker::find_coordinator>;
+    case p::JoinGroupRequest::kApiKey: return &Broker::serve_api<&Broker::join_group>;
+    case p::SyncGroupRequest::kApiKey: return &Broker::serve_api<&Broker::sync_group>;
+    case p::HeartbeatRequest::kApiKey: return &Broker::serve_api<&Broker::heartbeat>;
+    case p::LeaveGroupRequest::kApiKey: return &Broker::serve_api<&Broker::leave_group>;
+    case p::OffsetCommitRequest::kApiKey: return &Broker::serve_api<&Broker::offset_commit>;
+    case p::OffsetFetchRequest::kApiKey: return &Broker::serve_api<&Broker::offset_fetch>;
+    case p::ListGroupsRequest::kApiKey: return &Broker::serve_api<&Broker::list_groups>;
+    case p::DescribeGroupsRequest::kApiKey: return &Broker::serve_api<&Broker::describe_groups>;
+    case p::DeleteGroupsRequest::kApiKey: return &Broker::serve_api<&Broker::delete_groups>;
+    case p::OffsetDeleteRequest::kApiKey: return &Broker::serve_api<&Broker::offset_delete>;
     case p::ApiVersionsRequest::kApiKey: return &Broker::serve_api<&Broker::api_versions>;
     case p::CreateTopicsRequest::kApiKey: return &Broker::serve_api<&Broker::create_topics>;
     case p::DeleteTopicsRequest::kApiKey: return &Broker::serve_api<&Broker::delete_topics>;
@@ -200,32 +241,6 @@ boost::asio::awaitable<p::ApiVersionsResponse> Broker::api_versions(const Reques
                                                                     p::ApiVersionsRequest&) {
   p::ApiVersionsResponse response;
   add_supported_apis(response);
-  co_return response;
-}
-
-// Group and transaction coordinators arrive with the consumer-group issue; until
-// then every key gets COORDINATOR_NOT_AVAILABLE, which clients retry on.
-boost::asio::awaitable<p::FindCoordinatorResponse> Broker::find_coordinator(
-    const RequestContext& context, p::FindCoordinatorRequest& request) {
-  p::FindCoordinatorResponse response;
-  constexpr auto kError = ErrorCode::kCoordinatorNotAvailable;
-  const std::string message = "this node has no group or transaction coordinator yet";
-  if (context.api_version < 4) {
-    response.error_code = to_wire(kError);
-    response.error_message = message;
-    response.node_id = -1;
-    response.port = -1;
-  } else {
-    for (const auto& key : request.coordinator_keys) {
-      p::FindCoordinatorResponse::Coordinator coordinator;
-      coordinator.key = key;
-      coordinator.node_id = -1;
-      coordinator.port = -1;
-      coordinator.error_code = to_wire(kError);
-      coordinator.error_message = message;
-      response.coordinators.push_back(std::move(coordinator));
-    }
-  }
   co_return response;
 }
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 
+#include "broker/group_coordinator.h"
 #include "broker/node.h"
 #include "broker/partition_manager.h"
 #include "metadata/controller.h"
@@ -45,6 +46,26 @@ struct DescribeLogDirsRequest;
 struct DescribeLogDirsResponse;
 struct FindCoordinatorRequest;
 struct FindCoordinatorResponse;
+struct JoinGroupRequest;
+struct JoinGroupResponse;
+struct SyncGroupRequest;
+struct SyncGroupResponse;
+struct HeartbeatRequest;
+struct HeartbeatResponse;
+struct LeaveGroupRequest;
+struct LeaveGroupResponse;
+struct OffsetCommitRequest;
+struct OffsetCommitResponse;
+struct OffsetFetchRequest;
+struct OffsetFetchResponse;
+struct ListGroupsRequest;
+struct ListGroupsResponse;
+struct DescribeGroupsRequest;
+struct DescribeGroupsResponse;
+struct DeleteGroupsRequest;
+struct DeleteGroupsResponse;
+struct OffsetDeleteRequest;
+struct OffsetDeleteResponse;
 }  // namespace fjord::protocol
 
 namespace fjord::broker {
@@ -58,7 +79,8 @@ struct RequestContext {
 
 class Broker final : public net::RequestHandler {
  public:
-  Broker(const NodeConfig& config, metadata::Controller& controller, PartitionManager& partitions);
+  Broker(const NodeConfig& config, metadata::Controller& controller, PartitionManager& partitions,
+         GroupCoordinator& groups);
 
   // The port clients are told to use (known once the listener is bound).
   void set_advertised_port(uint16_t port) { advertised_port_ = port; }
@@ -131,6 +153,30 @@ class Broker final : public net::RequestHandler {
   boost::asio::awaitable<protocol::DescribeLogDirsResponse> describe_log_dirs(
       const RequestContext&, protocol::DescribeLogDirsRequest&);
 
+  boost::asio::awaitable<protocol::JoinGroupResponse> join_group(const RequestContext&,
+                                                                 protocol::JoinGroupRequest&);
+  boost::asio::awaitable<protocol::SyncGroupResponse> sync_group(const RequestContext&,
+                                                                 protocol::SyncGroupRequest&);
+  boost::asio::awaitable<protocol::HeartbeatResponse> heartbeat(const RequestContext&,
+                                                                protocol::HeartbeatRequest&);
+  boost::asio::awaitable<protocol::LeaveGroupResponse> leave_group(const RequestContext&,
+                                                                   protocol::LeaveGroupRequest&);
+  boost::asio::awaitable<protocol::OffsetCommitResponse> offset_commit(
+      const RequestContext&, protocol::OffsetCommitRequest&);
+  boost::asio::awaitable<protocol::OffsetFetchResponse> offset_fetch(
+      const RequestContext&, protocol::OffsetFetchRequest&);
+  boost::asio::awaitable<protocol::ListGroupsResponse> list_groups(const RequestContext&,
+                                                                   protocol::ListGroupsRequest&);
+  boost::asio::awaitable<protocol::DescribeGroupsResponse> describe_groups(
+      const RequestContext&, protocol::DescribeGroupsRequest&);
+  boost::asio::awaitable<protocol::DeleteGroupsResponse> delete_groups(
+      const RequestContext&, protocol::DeleteGroupsRequest&);
+  boost::asio::awaitable<protocol::OffsetDeleteResponse> offset_delete(
+      const RequestContext&, protocol::OffsetDeleteRequest&);
+
+  // Creates __consumer_offsets on first use. kNone once it exists.
+  boost::asio::awaitable<ErrorCode> ensure_offsets_topic();
+
   // Creates a topic through the controller and opens its partitions here.
   boost::asio::awaitable<Result<std::shared_ptr<const metadata::TopicInfo>>> create_topic(
       const std::string& name, int32_t partitions, int16_t replication_factor,
@@ -141,6 +187,7 @@ class Broker final : public net::RequestHandler {
   uint16_t advertised_port_ = 0;
   metadata::Controller& controller_;
   PartitionManager& partitions_;
+  GroupCoordinator& groups_;
 };
 
 int64_t wall_clock_ms();

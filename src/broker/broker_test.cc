@@ -64,7 +64,9 @@ class BrokerTest : public ::testing::Test {
     partitions_ = std::make_unique<PartitionManager>(*pool_, dir_, config_.topic_defaults);
     pool_->start();
     ASSERT_TRUE(partitions_->open_all(*controller_->image()).ok());
-    broker_ = std::make_unique<Broker>(config_, *controller_, *partitions_);
+    groups_ = std::make_unique<GroupCoordinator>(GroupCoordinatorConfig{}, *partitions_);
+    ASSERT_TRUE(groups_->load_all(*controller_->image()).ok());
+    broker_ = std::make_unique<Broker>(config_, *controller_, *partitions_, *groups_);
     broker_->set_advertised_port(9092);
   }
 
@@ -199,6 +201,7 @@ class BrokerTest : public ::testing::Test {
   std::unique_ptr<metadata::Controller> controller_;
   std::unique_ptr<runtime::ShardPool> pool_;
   std::unique_ptr<PartitionManager> partitions_;
+  std::unique_ptr<GroupCoordinator> groups_;
   std::unique_ptr<Broker> broker_;
 };
 

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "broker/broker.h"
+#include "broker/group_coordinator.h"
 #include "broker/partition_manager.h"
 #include "metadata/controller.h"
 #include "net/server.h"
@@ -22,6 +23,8 @@ namespace fjord::broker {
 namespace {
 
 constexpr int64_t kMaintenanceTickMs = 200;
+// Session and rebalance timeouts are checked this often.
+constexpr int64_t kGroupTickMs = 100;
 
 // Many partitions mean many open segment files.
 void raise_open_file_limit() {
@@ -56,6 +59,19 @@ boost::asio::awaitable<void> maintenance_loop(PartitionManager& partitions,
   }
 }
 
+// Per shard: the timers of the groups this shard hosts.
+boost::asio::awaitable<void> group_tick_loop(GroupCoordinator& groups,
+                                             std::shared_ptr<boost::asio::steady_timer> timer) {
+  for (;;) {
+    timer->expires_after(std::chrono::milliseconds(kGroupTickMs));
+    auto [ec] = co_await timer->async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (ec) {
+      co_return;  // cancelled: shutting down
+    }
+    groups.tick_here(kGroupTickMs);
+  }
+}
+
 }  // namespace
 
 int run_node(const NodeConfig& config) {
@@ -86,12 +102,26 @@ int run_node(const NodeConfig& config) {
     return 1;
   }
 
+  GroupCoordinatorConfig group_config;
+  group_config.limits = config.group_limits;
+  group_config.offsets_partitions = config.offsets_topic_partitions;
+  group_config.offsets_segment_bytes = config.offsets_topic_segment_bytes;
+  group_config.retention_check_interval_ms = config.offsets_retention_check_interval_ms;
+  GroupCoordinator groups(group_config, partitions);
+  if (Status loaded = groups.load_all(*(*controller)->image()); !loaded) {
+    fmt::print(stderr, "fjord: cannot load the consumer groups from {}: {}\n",
+               kOffsetsTopic, loaded.error().message);
+    partitions.close_all();
+    pool.stop_and_join();
+    return 1;
+  }
+
   net::ServerConfig server_config;
   server_config.host = config.listen_host;
   server_config.port = config.listen_port;
   server_config.max_frame_bytes = static_cast<size_t>(config.max_request_bytes);
   server_config.idle_timeout_ms = config.connections_max_idle_ms;
-  Broker broker(config, **controller, partitions);
+  Broker broker(config, **controller, partitions, groups);
   net::Server server(pool, broker, server_config);
   if (Status started = server.start(); !started) {
     fmt::print(stderr, "fjord: {}\n", started.error().message);
@@ -110,6 +140,10 @@ int run_node(const NodeConfig& config) {
         maintenance_loop(partitions, timer, config.log_retention_check_interval_ms,
                          config.log_cleaner_backoff_ms),
         boost::asio::detached);
+    auto group_timer = std::make_shared<boost::asio::steady_timer>(pool.executor(shard));
+    timers.push_back(group_timer);
+    boost::asio::co_spawn(pool.executor(shard), group_tick_loop(groups, group_timer),
+                          boost::asio::detached);
   }
 
   fmt::print("fjord ready: kafka listener {}:{}, node {}, data {} (try: kcat -b {}:{} -L)\n",
@@ -124,8 +158,8 @@ int run_node(const NodeConfig& config) {
 
   fmt::print(stderr, "fjord: shutting down\n");
   server.shutdown(5000);
-  for (unsigned shard = 0; shard < shard_count; ++shard) {
-    boost::asio::post(pool.executor(shard), [timer = timers[shard]] { timer->cancel(); });
+  for (const auto& timer : timers) {
+    boost::asio::post(timer->get_executor(), [timer] { timer->cancel(); });
   }
   partitions.close_all();
   Status closed = (*controller)->close();

@@ -5,6 +5,8 @@
 #include <map>
 #include <string>
 
+#include "groups/group.h"
+
 namespace fjord::broker {
 
 // Node settings. Keys follow Kafka's names (docs/configuration.md); `topic_defaults`
@@ -25,6 +27,12 @@ struct NodeConfig {
   int64_t log_retention_check_interval_ms = 300000;  // log.retention.check.interval.ms
   int64_t log_cleaner_backoff_ms = 15000;     // log.cleaner.backoff.ms: compaction check interval
   std::map<std::string, std::string> topic_defaults;
+  // group.initial.rebalance.delay.ms, group.{min,max}.session.timeout.ms,
+  // group.max.size, offset.metadata.max.bytes, offsets.retention.minutes.
+  groups::GroupLimits group_limits;
+  int32_t offsets_topic_partitions = 50;               // offsets.topic.num.partitions
+  int32_t offsets_topic_segment_bytes = 104857600;     // offsets.topic.segment.bytes
+  int64_t offsets_retention_check_interval_ms = 600000;  // offsets.retention.check.interval.ms
   std::string cluster_id;                     // empty: generated on first start, then stored
 };
 

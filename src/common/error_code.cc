@@ -14,6 +14,8 @@ std::string_view error_name(ErrorCode code) {
     case ErrorCode::kNotLeaderOrFollower: return "NOT_LEADER_OR_FOLLOWER";
     case ErrorCode::kRequestTimedOut: return "REQUEST_TIMED_OUT";
     case ErrorCode::kMessageTooLarge: return "MESSAGE_TOO_LARGE";
+    case ErrorCode::kOffsetMetadataTooLarge: return "OFFSET_METADATA_TOO_LARGE";
+    case ErrorCode::kCoordinatorLoadInProgress: return "COORDINATOR_LOAD_IN_PROGRESS";
     case ErrorCode::kCoordinatorNotAvailable: return "COORDINATOR_NOT_AVAILABLE";
     case ErrorCode::kNotCoordinator: return "NOT_COORDINATOR";
     case ErrorCode::kInvalidTopicException: return "INVALID_TOPIC_EXCEPTION";
@@ -63,6 +65,7 @@ std::string_view error_name(ErrorCode code) {
     case ErrorCode::kProducerFenced: return "PRODUCER_FENCED";
     case ErrorCode::kResourceNotFound: return "RESOURCE_NOT_FOUND";
     case ErrorCode::kUnstableOffsetCommit: return "UNSTABLE_OFFSET_COMMIT";
+    case ErrorCode::kGroupSubscribedToTopic: return "GROUP_SUBSCRIBED_TO_TOPIC";
     case ErrorCode::kTransactionalIdNotFound: return "TRANSACTIONAL_ID_NOT_FOUND";
   }
   return "UNKNOWN_ERROR_CODE";

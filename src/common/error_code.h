@@ -19,6 +19,8 @@ enum class ErrorCode : int16_t {
   kNotLeaderOrFollower = 6,
   kRequestTimedOut = 7,
   kMessageTooLarge = 10,
+  kOffsetMetadataTooLarge = 12,
+  kCoordinatorLoadInProgress = 14,
   kCoordinatorNotAvailable = 15,
   kNotCoordinator = 16,
   kInvalidTopicException = 17,
@@ -68,6 +70,7 @@ enum class ErrorCode : int16_t {
   kProducerFenced = 90,
   kResourceNotFound = 91,
   kUnstableOffsetCommit = 88,
+  kGroupSubscribedToTopic = 86,
   kTransactionalIdNotFound = 105,
 };
 

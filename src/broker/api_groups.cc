@@ -1,0 +1,655 @@
+// Consumer groups: FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
+// OffsetCommit, OffsetFetch, ListGroups, DescribeGroups, DeleteGroups and
+// OffsetDelete. Each handler translates the request into calls on the group
+// (src/groups), which runs on the shard owning the group's __consumer_offsets
+// partition, and translates the outcome back.
+#include <fmt/core.h>
+
+#include "broker/broker.h"
+#include "protocol/generated/delete_groups_request.h"
+#include "protocol/generated/delete_groups_response.h"
+#include "protocol/generated/describe_groups_request.h"
+#include "protocol/generated/describe_groups_response.h"
+#include "protocol/generated/find_coordinator_request.h"
+#include "protocol/generated/find_coordinator_response.h"
+#include "protocol/generated/heartbeat_request.h"
+#include "protocol/generated/heartbeat_response.h"
+#include "protocol/generated/join_group_request.h"
+#include "protocol/generated/join_group_response.h"
+#include "protocol/generated/leave_group_request.h"
+#include "protocol/generated/leave_group_response.h"
+#include "protocol/generated/list_groups_request.h"
+#include "protocol/generated/list_groups_response.h"
+#include "protocol/generated/offset_commit_request.h"
+#include "protocol/generated/offset_commit_response.h"
+#include "protocol/generated/offset_delete_request.h"
+#include "protocol/generated/offset_delete_response.h"
+#include "protocol/generated/offset_fetch_request.h"
+#include "protocol/generated/offset_fetch_response.h"
+#include "protocol/generated/sync_group_request.h"
+#include "protocol/generated/sync_group_response.h"
+
+namespace fjord::broker {
+
+namespace p = protocol;
+using groups::GroupRegistry;
+
+namespace {
+
+constexpr int8_t kGroupKeyType = 0;
+constexpr int8_t kTransactionKeyType = 1;
+constexpr int32_t kNoAuthorizedOperations = INT32_MIN;
+
+// Kafka shows a member's host as "/ip".
+std::string client_host(const RequestContext& context) {
+  const std::string& peer = context.connection ? context.connection->peer : std::string();
+  const size_t colon = peer.rfind(':');
+  return "/" + (colon == std::string::npos ? peer : peer.substr(0, colon));
+}
+
+groups::JoinResult join_failure(ErrorCode error, std::string member_id) {
+  groups::JoinResult result;
+  result.error = error;
+  result.member_id = std::move(member_id);
+  return result;
+}
+
+groups::SyncResult sync_failure(ErrorCode error) {
+  groups::SyncResult result;
+  result.error = error;
+  return result;
+}
+
+}  // namespace
+
+// __consumer_offsets is created on first use, as Kafka does, so that a node
+// without groups does not carry 50 empty partitions.
+boost::asio::awaitable<ErrorCode> Broker::ensure_offsets_topic() {
+  if (groups_.active()) {
+    co_return ErrorCode::kNone;
+  }
+  const std::string name(kOffsetsTopic);
+  if (const metadata::TopicInfo* topic = controller_.image()->find(name)) {
+    groups_.activate(topic->partition_count);
+    co_return ErrorCode::kNone;
+  }
+  const auto& config = groups_.config();
+  metadata::ConfigMap configs = {
+      {"cleanup.policy", "compact"},
+      {"segment.bytes", std::to_string(config.offsets_segment_bytes)},
+      {"max.message.bytes", std::to_string(config.offsets_segment_bytes)},
+      {"flush.messages", "1"},
+  };
+  auto created = co_await create_topic(name, config.offsets_partitions, 1, configs, false);
+  if (!created && created.error().code != ErrorCode::kTopicAlreadyExists) {
+    fmt::print(stderr, "fjord: cannot create {}: {}\n", name, created.error().message);
+    co_return ErrorCode::kCoordinatorNotAvailable;
+  }
+  const metadata::TopicInfo* topic = controller_.image()->find(name);
+  if (topic == nullptr) {
+    co_return ErrorCode::kCoordinatorNotAvailable;
+  }
+  groups_.activate(topic->partition_count);
+  co_return ErrorCode::kNone;
+}
+
+boost::asio::awaitable<p::FindCoordinatorResponse> Broker::find_coordinator(
+    const RequestContext& context, p::FindCoordinatorRequest& request) {
+  const int16_t version = context.api_version;
+  const int8_t key_type = version >= 1 ? request.key_type : kGroupKeyType;
+  ErrorCode error = ErrorCode::kNone;
+  std::string message;
+  if (key_type == kGroupKeyType) {
+    error = co_await ensure_offsets_topic();
+    if (error != ErrorCode::kNone) message = "the offsets topic is not available yet";
+  } else if (key_type == kTransactionKeyType) {
+    error = ErrorCode::kCoordinatorNotAvailable;
+    message = "this node has no transaction coordinator yet";
+  } else {
+    error = ErrorCode::kInvalidRequest;
+    message = fmt::format("unknown coordinator key type {}", key_type);
+  }
+  const bool found = error == ErrorCode::kNone;
+  p::FindCoordinatorResponse response;
+  if (version < 4) {
+    response.error_code = to_wire(error);
+    if (!found) response.error_message = message;
+    response.node_id = found ? config_.node_id : -1;
+    response.host = found ? advertised_host_ : "";
+    response.port = found ? advertised_port_ : -1;
+    co_return response;
+  }
+  for (const auto& key : request.coordinator_keys) {
+    p::FindCoordinatorResponse::Coordinator coordinator;
+    coordinator.key = key;
+    coordinator.error_code = to_wire(error);
+    if (!found) coordinator.error_message = message;
+    coordinator.node_id = found ? config_.node_id : -1;
+    coordinator.host = found ? advertised_host_ : "";
+    coordinator.port = found ? advertised_port_ : -1;
+    response.coordinators.push_back(std::move(coordinator));
+  }
+  co_return response;
+}
+
+// --- Membership ---------------------------------------------------------------
+
+boost::asio::awaitable<p::JoinGroupResponse> Broker::join_group(const RequestContext& context,
+                                                                p::JoinGroupRequest& request) {
+  const int16_t version = context.api_version;
+  groups::JoinRequest join;
+  join.member_id = request.member_id;
+  join.group_instance_id = request.group_instance_id;
+  join.client_id = context.client_id;
+  join.client_host = client_host(context);
+  join.session_timeout_ms = request.session_timeout_ms;
+  join.rebalance_timeout_ms = version >= 1 ? request.rebalance_timeout_ms : request.session_timeout_ms;
+  join.protocol_type = request.protocol_type;
+  for (auto& protocol : request.protocols) {
+    join.protocols.push_back({protocol.name, std::move(protocol.metadata)});
+  }
+  join.require_known_member_id = version >= 4;
+  join.supports_skip_assignment = version >= 9;
+
+  groups::JoinResult result;
+  ErrorCode ready = ErrorCode::kInvalidGroupId;
+  if (!request.group_id.empty()) {
+    ready = co_await ensure_offsets_topic();
+  }
+  if (ready != ErrorCode::kNone) {
+    result = join_failure(ready, request.member_id);
+  } else {
+    const std::string group_id = request.group_id;
+    GroupWork<groups::JoinResult> work1 = [group_id, join = std::move(join)](GroupRegistry& registry, auto reply) {
+          auto group = join.member_id.empty() ? registry.get_or_create(group_id)
+                                              : registry.find(group_id);
+          if (!group) {
+            reply(join_failure(ErrorCode::kUnknownMemberId, join.member_id));
+            return;
+          }
+          group->join(join, wall_clock_ms(), reply);
+          registry.forget_if_unused(group_id);
+        };
+    result = co_await groups_.run<groups::JoinResult>(group_id, std::move(work1));
+  }
+  p::JoinGroupResponse response;
+  response.error_code = to_wire(result.error);
+  response.generation_id = result.generation;
+  response.protocol_type = result.protocol_type;
+  response.protocol_name =
+      version >= 7 ? result.protocol_name : result.protocol_name.value_or("");
+  response.leader = result.leader;
+  response.skip_assignment = result.skip_assignment;
+  response.member_id = result.member_id;
+  for (auto& member : result.members) {
+    p::JoinGroupResponse::JoinGroupResponseMember entry;
+    entry.member_id = std::move(member.member_id);
+    entry.group_instance_id = std::move(member.group_instance_id);
+    entry.metadata = std::move(member.metadata);
+    response.members.push_back(std::move(entry));
+  }
+  co_return response;
+}
+
+boost::asio::awaitable<p::SyncGroupResponse> Broker::sync_group(const RequestContext&,
+                                                                p::SyncGroupRequest& request) {
+  groups::SyncRequest sync;
+  sync.member_id = request.member_id;
+  sync.group_instance_id = request.group_instance_id;
+  sync.generation = request.generation_id;
+  sync.protocol_type = request.protocol_type;
+  sync.protocol_name = request.protocol_name;
+  for (auto& assignment : request.assignments) {
+    sync.assignments.emplace_back(assignment.member_id, std::move(assignment.assignment));
+  }
+  groups::SyncResult result;
+  if (request.group_id.empty()) {
+    result = sync_failure(ErrorCode::kInvalidGroupId);
+  } else if (!groups_.active()) {
+    result = sync_failure(ErrorCode::kUnknownMemberId);
+  } else {
+    const std::string group_id = request.group_id;
+    GroupWork<groups::SyncResult> work2 = [group_id, sync = std::move(sync)](GroupRegistry& registry, auto reply) {
+          auto group = registry.find(group_id);
+          if (!group) {
+            reply(sync_failure(ErrorCode::kUnknownMemberId));
+            return;
+          }
+          group->sync(sync, wall_clock_ms(), reply);
+        };
+    result = co_await groups_.run<groups::SyncResult>(group_id, std::move(work2));
+  }
+  p::SyncGroupResponse response;
+  response.error_code = to_wire(result.error);
+  response.protocol_type = result.protocol_type;
+  response.protocol_name = result.protocol_name;
+  response.assignment = std::move(result.assignment);
+  co_return response;
+}
+
+boost::asio::awaitable<p::HeartbeatResponse> Broker::heartbeat(const RequestContext&,
+                                                               p::HeartbeatRequest& request) {
+  ErrorCode error = ErrorCode::kUnknownMemberId;
+  if (request.group_id.empty()) {
+    error = ErrorCode::kInvalidGroupId;
+  } else if (groups_.active()) {
+    groups::HeartbeatRequest beat{request.member_id, request.group_instance_id,
+                                  request.generation_id};
+    const std::string group_id = request.group_id;
+    GroupWork<ErrorCode> work3 = [group_id, beat](GroupRegistry& registry, auto reply) {
+          auto group = registry.find(group_id);
+          reply(group ? group->heartbeat(beat, wall_clock_ms()) : ErrorCode::kUnknownMemberId);
+        };
+    error = co_await groups_.run<ErrorCode>(group_id, std::move(work3));
+  }
+  p::HeartbeatResponse response;
+  response.error_code = to_wire(error);
+  co_return response;
+}
+
+boost::asio::awaitable<p::LeaveGroupResponse> Broker::leave_group(const RequestContext& context,
+                                                                  p::LeaveGroupRequest& request) {
+  const int16_t version = context.api_version;
+  using Leaving = std::pair<std::string, std::optional<std::string>>;
+  std::vector<Leaving> leaving;
+  if (version < 3) {
+    leaving.emplace_back(request.member_id, std::nullopt);
+  } else {
+    for (const auto& member : request.members) {
+      leaving.emplace_back(member.member_id, member.group_instance_id);
+    }
+  }
+  std::vector<ErrorCode> errors(leaving.size(), ErrorCode::kUnknownMemberId);
+  ErrorCode top_level = ErrorCode::kNone;
+  if (request.group_id.empty()) {
+    top_level = ErrorCode::kInvalidGroupId;
+  } else if (groups_.active()) {
+    const std::string group_id = request.group_id;
+    GroupWork<std::vector<ErrorCode>> work4 = [group_id, leaving](GroupRegistry& registry, auto reply) {
+          std::vector<ErrorCode> results(leaving.size(), ErrorCode::kUnknownMemberId);
+          if (auto group = registry.find(group_id)) {
+            for (size_t i = 0; i < leaving.size(); ++i) {
+              results[i] = group->leave(leaving[i].first, leaving[i].second, wall_clock_ms());
+            }
+          }
+          reply(std::move(results));
+        };
+    errors = co_await groups_.run<std::vector<ErrorCode>>(group_id, std::move(work4));
+  }
+  p::LeaveGroupResponse response;
+  if (version < 3) {
+    response.error_code =
+        to_wire(top_level != ErrorCode::kNone ? top_level : errors.front());
+    co_return response;
+  }
+  response.error_code = to_wire(top_level);
+  if (top_level == ErrorCode::kNone) {
+    for (size_t i = 0; i < leaving.size(); ++i) {
+      p::LeaveGroupResponse::MemberResponse entry;
+      entry.member_id = leaving[i].first;
+      entry.group_instance_id = leaving[i].second;
+      entry.error_code = to_wire(errors[i]);
+      response.members.push_back(std::move(entry));
+    }
+  }
+  co_return response;
+}
+
+// --- Offsets ------------------------------------------------------------------
+
+boost::asio::awaitable<p::OffsetCommitResponse> Broker::offset_commit(
+    const RequestContext& context, p::OffsetCommitRequest& request) {
+  const int16_t version = context.api_version;
+  const int64_t now_ms = wall_clock_ms();
+  const auto& limits = groups_.config().limits;
+  auto image = controller_.image();
+
+  ErrorCode request_error = ErrorCode::kNone;
+  if (request.group_id.empty()) {
+    request_error = ErrorCode::kInvalidGroupId;
+  } else {
+    request_error = co_await ensure_offsets_topic();
+  }
+
+  // Per partition: its error, or a place in the commit sent to the group.
+  groups::CommitRequest commit;
+  commit.generation = request.generation_id_or_member_epoch;
+  commit.member_id = request.member_id;
+  commit.group_instance_id = request.group_instance_id;
+  p::OffsetCommitResponse response;
+  std::vector<p::OffsetCommitResponse::OffsetCommitResponsePartition*> committed;
+  for (const auto& topic : request.topics) {
+    auto& topic_entry = response.topics.emplace_back();
+    topic_entry.name = topic.name;
+    const metadata::TopicInfo* info = image->find(topic.name);
+    for (const auto& partition : topic.partitions) {
+      auto& entry = topic_entry.partitions.emplace_back();
+      entry.partition_index = partition.partition_index;
+      const std::string metadata = partition.committed_metadata.value_or("");
+      if (request_error != ErrorCode::kNone) {
+        entry.error_code = to_wire(request_error);
+      } else if (info == nullptr || partition.partition_index < 0 ||
+                 partition.partition_index >= info->partition_count) {
+        entry.error_code = to_wire(ErrorCode::kUnknownTopicOrPartition);
+      } else if (metadata.size() > static_cast<size_t>(limits.max_metadata_bytes)) {
+        entry.error_code = to_wire(ErrorCode::kOffsetMetadataTooLarge);
+      } else {
+        groups::CommittedOffset offset;
+        offset.offset = partition.committed_offset;
+        offset.leader_epoch = version >= 6 ? partition.committed_leader_epoch : -1;
+        offset.metadata = metadata;
+        offset.commit_timestamp_ms =
+            version == 1 && partition.commit_timestamp >= 0 ? partition.commit_timestamp : now_ms;
+        if (version >= 2 && version <= 4 && request.retention_time_ms >= 0) {
+          offset.expire_timestamp_ms = offset.commit_timestamp_ms + request.retention_time_ms;
+        }
+        commit.offsets.push_back({{topic.name, partition.partition_index}, std::move(offset)});
+        committed.push_back(&entry);
+      }
+    }
+  }
+  if (commit.offsets.empty()) {
+    co_return response;
+  }
+  const std::string group_id = request.group_id;
+  GroupWork<ErrorCode> work5 = [group_id, commit = std::move(commit)](GroupRegistry& registry, auto reply) {
+        auto group = registry.find(group_id);
+        if (!group && commit.generation < 0) group = registry.get_or_create(group_id);
+        if (!group) {
+          reply(ErrorCode::kIllegalGeneration);
+          return;
+        }
+        group->commit(commit, wall_clock_ms(), reply);
+      };
+  const ErrorCode error = co_await groups_.run<ErrorCode>(group_id, std::move(work5));
+  for (auto* entry : committed) entry->error_code = to_wire(error);
+  co_return response;
+}
+
+namespace {
+
+// The offsets of one group that OffsetFetch asked for; nullopt topics: all.
+struct FetchedOffsets {
+  ErrorCode error = ErrorCode::kNone;
+  std::vector<std::pair<groups::TopicPartition, std::optional<groups::CommittedOffset>>> offsets;
+};
+
+using WantedPartitions = std::optional<std::vector<groups::TopicPartition>>;
+
+boost::asio::awaitable<FetchedOffsets> fetch_group_offsets(GroupCoordinator& coordinator,
+                                                          const std::string& group_id,
+                                                          WantedPartitions wanted) {
+  FetchedOffsets none;
+  if (group_id.empty()) {
+    none.error = ErrorCode::kInvalidGroupId;
+    co_return none;
+  }
+  if (!coordinator.active()) {
+    if (wanted) {
+      for (auto& partition : *wanted) none.offsets.emplace_back(partition, std::nullopt);
+    }
+    co_return none;
+  }
+  GroupWork<FetchedOffsets> work6 = [group_id, wanted = std::move(wanted)](GroupRegistry& registry, auto reply) {
+        FetchedOffsets result;
+        auto group = registry.find(group_id);
+        if (wanted) {
+          for (const auto& partition : *wanted) {
+            result.offsets.emplace_back(partition,
+                                        group ? group->committed(partition) : std::nullopt);
+          }
+        } else if (group) {
+          for (const auto& [partition, offset] : group->offsets()) {
+            result.offsets.emplace_back(partition, offset);
+          }
+        }
+        reply(std::move(result));
+      };
+  FetchedOffsets fetched = co_await coordinator.run<FetchedOffsets>(group_id, std::move(work6));
+  co_return fetched;
+}
+
+template <typename Partition>
+void fill_fetched_partition(Partition& entry, const std::optional<groups::CommittedOffset>& offset) {
+  entry.committed_offset = offset ? offset->offset : -1;
+  entry.committed_leader_epoch = offset ? offset->leader_epoch : -1;
+  entry.metadata = offset ? offset->metadata : std::string();
+  entry.error_code = 0;
+}
+
+// Groups fetched offsets by topic, keeping the order they came in.
+template <typename Topic, typename Partition>
+std::vector<Topic> by_topic(const FetchedOffsets& fetched) {
+  std::vector<Topic> topics;
+  for (const auto& [partition, offset] : fetched.offsets) {
+    if (topics.empty() || topics.back().name != partition.topic) {
+      auto it = std::find_if(topics.begin(), topics.end(),
+                             [&](const Topic& t) { return t.name == partition.topic; });
+      if (it == topics.end()) {
+        topics.emplace_back().name = partition.topic;
+      } else {
+        std::rotate(it, it + 1, topics.end());  // bring it to the back
+      }
+    }
+    Partition entry;
+    entry.partition_index = partition.partition;
+    fill_fetched_partition(entry, offset);
+    topics.back().partitions.push_back(std::move(entry));
+  }
+  return topics;
+}
+
+}  // namespace
+
+boost::asio::awaitable<p::OffsetFetchResponse> Broker::offset_fetch(
+    const RequestContext& context, p::OffsetFetchRequest& request) {
+  const int16_t version = context.api_version;
+  p::OffsetFetchResponse response;
+  if (version < 8) {
+    WantedPartitions wanted;
+    if (request.topics || version < 2) {
+      wanted.emplace();
+      for (const auto& topic : request.topics.value_or(std::vector<p::OffsetFetchRequest::OffsetFetchRequestTopic>{})) {
+        for (int32_t index : topic.partition_indexes) wanted->push_back({topic.name, index});
+      }
+    }
+    FetchedOffsets fetched = co_await fetch_group_offsets(groups_, request.group_id, std::move(wanted));
+    response.error_code = to_wire(fetched.error);
+    response.topics = by_topic<p::OffsetFetchResponse::OffsetFetchResponseTopic,
+                               p::OffsetFetchResponse::OffsetFetchResponsePartition>(fetched);
+    co_return response;
+  }
+  for (const auto& group : request.groups) {
+    WantedPartitions wanted;
+    if (group.topics) {
+      wanted.emplace();
+      for (const auto& topic : *group.topics) {
+        for (int32_t index : topic.partition_indexes) wanted->push_back({topic.name, index});
+      }
+    }
+    FetchedOffsets fetched = co_await fetch_group_offsets(groups_, group.group_id, std::move(wanted));
+    auto& entry = response.groups.emplace_back();
+    entry.group_id = group.group_id;
+    entry.error_code = to_wire(fetched.error);
+    entry.topics = by_topic<p::OffsetFetchResponse::OffsetFetchResponseTopics,
+                            p::OffsetFetchResponse::OffsetFetchResponsePartitions>(fetched);
+  }
+  co_return response;
+}
+
+// --- Administration -----------------------------------------------------------
+
+namespace {
+
+struct ListedGroup {
+  std::string id;
+  std::string protocol_type;
+  groups::GroupState state;
+};
+
+}  // namespace
+
+boost::asio::awaitable<p::ListGroupsResponse> Broker::list_groups(const RequestContext& context,
+                                                                  p::ListGroupsRequest& request) {
+  const int16_t version = context.api_version;
+  p::ListGroupsResponse response;
+  std::vector<groups::GroupState> states;
+  for (const auto& name : request.states_filter) {
+    if (auto state = groups::parse_state(name)) states.push_back(*state);
+  }
+  const bool only_unknown_states = states.empty() && !request.states_filter.empty();
+  bool classic_wanted = request.types_filter.empty();
+  for (const auto& type : request.types_filter) {
+    if (groups::parse_state(type) == std::nullopt && (type == "classic" || type == "Classic")) {
+      classic_wanted = true;
+    }
+  }
+  if (!groups_.active() || only_unknown_states || !classic_wanted) {
+    co_return response;
+  }
+  for (unsigned shard = 0; shard < partitions_.shards().count(); ++shard) {
+    GroupWork<std::vector<ListedGroup>> work7 = [](GroupRegistry& registry, auto reply) {
+          std::vector<ListedGroup> result;
+          registry.for_each([&](const groups::Group& group) {
+            if (group.state() == groups::GroupState::kDead) return;
+            result.push_back({group.id(), group.protocol_type().value_or(""), group.state()});
+          });
+          reply(std::move(result));
+        };
+    auto listed = co_await groups_.run_on_shard<std::vector<ListedGroup>>(shard, std::move(work7));
+    for (auto& group : listed) {
+      if (!states.empty() && std::find(states.begin(), states.end(), group.state) == states.end()) {
+        continue;
+      }
+      auto& entry = response.groups.emplace_back();
+      entry.group_id = std::move(group.id);
+      entry.protocol_type = std::move(group.protocol_type);
+      if (version >= 4) entry.group_state = std::string(groups::state_name(group.state));
+      if (version >= 5) entry.group_type = "classic";
+    }
+  }
+  co_return response;
+}
+
+boost::asio::awaitable<p::DescribeGroupsResponse> Broker::describe_groups(
+    const RequestContext&, p::DescribeGroupsRequest& request) {
+  p::DescribeGroupsResponse response;
+  for (const auto& group_id : request.groups) {
+    auto& entry = response.groups.emplace_back();
+    entry.group_id = group_id;
+    entry.authorized_operations = kNoAuthorizedOperations;
+    if (group_id.empty()) {
+      entry.error_code = to_wire(ErrorCode::kInvalidGroupId);
+      continue;
+    }
+    groups::GroupDescription description;
+    if (groups_.active()) {
+      GroupWork<groups::GroupDescription> work8 = [group_id](GroupRegistry& registry, auto reply) {
+            auto group = registry.find(group_id);
+            reply(group ? group->describe() : groups::GroupDescription{});
+          };
+      description = co_await groups_.run<groups::GroupDescription>(group_id, std::move(work8));
+    }
+    entry.error_code = 0;
+    entry.group_state = std::string(groups::state_name(description.state));
+    entry.protocol_type = description.protocol_type;
+    entry.protocol_data = description.protocol;
+    for (auto& member : description.members) {
+      auto& described = entry.members.emplace_back();
+      described.member_id = std::move(member.member_id);
+      described.group_instance_id = std::move(member.group_instance_id);
+      described.client_id = std::move(member.client_id);
+      described.client_host = std::move(member.client_host);
+      described.member_metadata = std::move(member.metadata);
+      described.member_assignment = std::move(member.assignment);
+    }
+  }
+  co_return response;
+}
+
+boost::asio::awaitable<p::DeleteGroupsResponse> Broker::delete_groups(
+    const RequestContext&, p::DeleteGroupsRequest& request) {
+  p::DeleteGroupsResponse response;
+  for (const auto& group_id : request.groups_names) {
+    ErrorCode error = ErrorCode::kGroupIdNotFound;
+    if (group_id.empty()) {
+      error = ErrorCode::kInvalidGroupId;
+    } else if (groups_.active()) {
+      GroupWork<ErrorCode> work9 = [group_id](GroupRegistry& registry,
+                                                                   auto reply) {
+        auto group = registry.find(group_id);
+        if (!group) {
+          reply(ErrorCode::kGroupIdNotFound);
+          return;
+        }
+        const ErrorCode refused = group->remove(reply);
+        if (refused != ErrorCode::kNone) reply(refused);
+        registry.erase_if_dead(group_id);
+      };
+      error = co_await groups_.run<ErrorCode>(group_id, std::move(work9));
+    }
+    auto& entry = response.results.emplace_back();
+    entry.group_id = group_id;
+    entry.error_code = to_wire(error);
+  }
+  co_return response;
+}
+
+boost::asio::awaitable<p::OffsetDeleteResponse> Broker::offset_delete(
+    const RequestContext&, p::OffsetDeleteRequest& request) {
+  p::OffsetDeleteResponse response;
+  auto image = controller_.image();
+  std::vector<groups::TopicPartition> wanted;
+  for (const auto& topic : request.topics) {
+    auto& topic_entry = response.topics.emplace_back();
+    topic_entry.name = topic.name;
+    const metadata::TopicInfo* info = image->find(topic.name);
+    for (const auto& partition : topic.partitions) {
+      auto& entry = topic_entry.partitions.emplace_back();
+      entry.partition_index = partition.partition_index;
+      const bool known = info != nullptr && partition.partition_index >= 0 &&
+                         partition.partition_index < info->partition_count;
+      entry.error_code = to_wire(known ? ErrorCode::kNone : ErrorCode::kUnknownTopicOrPartition);
+      if (known) wanted.push_back({topic.name, partition.partition_index});
+    }
+  }
+  if (request.group_id.empty()) {
+    response.error_code = to_wire(ErrorCode::kInvalidGroupId);
+    response.topics.clear();
+    co_return response;
+  }
+  if (!groups_.active()) {
+    response.error_code = to_wire(ErrorCode::kGroupIdNotFound);
+    response.topics.clear();
+    co_return response;
+  }
+  using Outcome = std::pair<ErrorCode, std::vector<ErrorCode>>;
+  const std::string group_id = request.group_id;
+  GroupWork<Outcome> work10 = [group_id, wanted](GroupRegistry& registry, auto reply) {
+        auto group = registry.find(group_id);
+        if (!group) {
+          reply(Outcome{ErrorCode::kGroupIdNotFound, {}});
+          return;
+        }
+        group->delete_offsets(wanted, [reply](ErrorCode error, std::vector<ErrorCode> errors) {
+          reply(Outcome{error, std::move(errors)});
+        });
+      };
+  Outcome outcome = co_await groups_.run<Outcome>(group_id, std::move(work10));
+  if (outcome.first != ErrorCode::kNone) {
+    response.error_code = to_wire(outcome.first);
+    response.topics.clear();
+    co_return response;
+  }
+  size_t next = 0;
+  for (auto& topic : response.topics) {
+    for (auto& partition : topic.partitions) {
+      if (partition.error_code == 0 && next < outcome.second.size()) {
+        partition.error_code = to_wire(outcome.second[next++]);
+      }
+    }
+  }
+  co_return response;
+}
+
+}  // namespace fjord::broker

@@ -1,0 +1,152 @@
+#include "broker/group_coordinator.h"
+
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <future>
+
+#include "broker/broker.h"
+#include "records/batch.h"
+
+namespace fjord::broker {
+
+// Replaying reads the log in chunks of whole batches.
+constexpr size_t kReplayChunkBytes = 8 * 1024 * 1024;
+
+struct GroupCoordinator::ShardState {
+  std::unique_ptr<groups::GroupRegistry> registry;
+  int64_t since_retention_ms = 0;
+};
+
+GroupCoordinator::GroupCoordinator(const GroupCoordinatorConfig& config,
+                                   PartitionManager& partitions)
+    : config_(config), partitions_(partitions) {
+  for (unsigned i = 0; i < partitions.shards().count(); ++i) {
+    shard_states_.push_back(std::make_unique<ShardState>());
+  }
+}
+
+GroupCoordinator::~GroupCoordinator() = default;
+
+int32_t GroupCoordinator::partition_for(std::string_view group_id) const {
+  const int32_t count = partition_count_.load();
+  return groups::offsets_partition_for(group_id, count > 0 ? count : config_.offsets_partitions);
+}
+
+// Created on first use on its own shard, once the partition count is known.
+groups::GroupRegistry& GroupCoordinator::registry_here() {
+  auto& state = *shard_states_.at(static_cast<size_t>(runtime::ShardPool::current_shard()));
+  if (!state.registry) {
+    const int32_t count = partition_count_.load();
+    state.registry = std::make_unique<groups::GroupRegistry>(
+        config_.limits, count > 0 ? count : config_.offsets_partitions,
+        static_cast<size_t>(config_.offsets_segment_bytes),
+        [this](int32_t partition, std::vector<uint8_t> batch, groups::DoneCallback done) {
+          append(partition, std::move(batch), std::move(done));
+        },
+        [] { return wall_clock_ms(); });
+  }
+  return *state.registry;
+}
+
+// Every group write waits for its fsync: an acknowledged commit survives kill -9.
+void GroupCoordinator::append(int32_t partition_index, std::vector<uint8_t> batch,
+                              groups::DoneCallback done) {
+  Partition* partition = partitions_.find(std::string(kOffsetsTopic), partition_index);
+  if (partition == nullptr) {
+    done(ErrorCode::kNotCoordinator);
+    return;
+  }
+  auto appended = partition->log->append(batch, wall_clock_ms());
+  if (!appended) {
+    fmt::print(stderr, "fjord: writing {}-{}: {}\n", kOffsetsTopic, partition_index,
+               appended.error().message);
+    done(appended.error().code);
+    return;
+  }
+  if (!partition->sync_every_write) {
+    partition->high_watermark = partition->log->log_end_offset();
+    partitions_.publish_high_watermark(*partition);
+  }
+  partitions_.when_durable(*partition, appended->last_offset, std::move(done));
+}
+
+void GroupCoordinator::tick_here(int64_t elapsed_ms) {
+  if (!active()) return;
+  auto& state = *shard_states_.at(static_cast<size_t>(runtime::ShardPool::current_shard()));
+  state.since_retention_ms += elapsed_ms;
+  const bool retention_due = state.since_retention_ms >= config_.retention_check_interval_ms;
+  if (retention_due) state.since_retention_ms = 0;
+  registry_here().tick(retention_due);
+}
+
+// Owner shard: reads the whole partition in chunks of whole batches.
+Status GroupCoordinator::replay_partition(int32_t partition_index) {
+  Partition* partition = partitions_.find(std::string(kOffsetsTopic), partition_index);
+  if (partition == nullptr) {
+    return Error{ErrorCode::kUnknownTopicOrPartition,
+                 fmt::format("{}-{} is not open", kOffsetsTopic, partition_index)};
+  }
+  auto& log = *partition->log;
+  int64_t offset = log.log_start_offset();
+  std::vector<uint8_t> buffer;
+  while (offset < log.log_end_offset()) {
+    auto read = log.read(offset, kReplayChunkBytes, INT64_MAX);
+    if (!read) return read.error();
+    if (read->ranges.empty()) break;
+    buffer.clear();
+    for (const auto& range : read->ranges) {
+      const size_t at = buffer.size();
+      buffer.resize(at + range.length);
+      const ssize_t got = ::pread(range.fd, buffer.data() + at, range.length,
+                                  static_cast<off_t>(range.offset));
+      if (got != static_cast<ssize_t>(range.length)) {
+        return Error{ErrorCode::kKafkaStorageError,
+                     fmt::format("short read of {}-{}", kOffsetsTopic, partition_index)};
+      }
+    }
+    Status replayed = registry_here().replay(buffer);
+    if (!replayed) return replayed;
+    // The next read starts after the last whole batch of this chunk.
+    size_t at = 0;
+    int64_t next = offset;
+    while (at + records::kBatchHeaderSize <= buffer.size()) {
+      const records::BatchHeader header =
+          records::read_header(std::span<const uint8_t>(buffer).subspan(at));
+      next = header.last_offset() + 1;
+      at += header.size_bytes();
+    }
+    if (next <= offset) break;
+    offset = next;
+  }
+  return {};
+}
+
+Status GroupCoordinator::load_all(const metadata::MetadataImage& image) {
+  const metadata::TopicInfo* topic = image.find(std::string(kOffsetsTopic));
+  if (topic == nullptr) return {};
+  activate(topic->partition_count);
+  std::vector<std::future<Status>> loads;
+  for (int32_t p = 0; p < topic->partition_count; ++p) {
+    auto promise = std::make_shared<std::promise<Status>>();
+    loads.push_back(promise->get_future());
+    boost::asio::post(partitions_.shards().executor(partitions_.shard_of(kOffsetsTopic, p)),
+                      [this, p, promise] { promise->set_value(replay_partition(p)); });
+  }
+  Status result;
+  for (auto& load : loads) {
+    Status status = load.get();
+    if (!status && result) result = status;
+  }
+  for (unsigned shard = 0; shard < partitions_.shards().count(); ++shard) {
+    std::promise<void> done;
+    boost::asio::post(partitions_.shards().executor(shard), [this, &done] {
+      registry_here().finish_load();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+  return result;
+}
+
+}  // namespace fjord::broker
