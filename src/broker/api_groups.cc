@@ -47,6 +47,11 @@ std::string client_host(const RequestContext& context) {
   return "/" + (colon == std::string::npos ? peer : peer.substr(0, colon));
 }
 
+// Group ids are keys of __consumer_offsets records, whose strings are short.
+bool invalid_group_id(const std::string& group_id) {
+  return group_id.empty() || group_id.size() > groups::kMaxKeyStringBytes;
+}
+
 groups::JoinResult join_failure(ErrorCode error, std::string member_id) {
   groups::JoinResult result;
   result.error = error;
@@ -153,7 +158,7 @@ boost::asio::awaitable<p::JoinGroupResponse> Broker::join_group(const RequestCon
 
   groups::JoinResult result;
   ErrorCode ready = ErrorCode::kInvalidGroupId;
-  if (!request.group_id.empty()) {
+  if (!invalid_group_id(request.group_id)) {
     ready = co_await ensure_offsets_topic();
   }
   if (ready != ErrorCode::kNone) {
@@ -203,7 +208,7 @@ boost::asio::awaitable<p::SyncGroupResponse> Broker::sync_group(const RequestCon
     sync.assignments.emplace_back(assignment.member_id, std::move(assignment.assignment));
   }
   groups::SyncResult result;
-  if (request.group_id.empty()) {
+  if (invalid_group_id(request.group_id)) {
     result = sync_failure(ErrorCode::kInvalidGroupId);
   } else if (!groups_.active()) {
     result = sync_failure(ErrorCode::kUnknownMemberId);
@@ -230,7 +235,7 @@ boost::asio::awaitable<p::SyncGroupResponse> Broker::sync_group(const RequestCon
 boost::asio::awaitable<p::HeartbeatResponse> Broker::heartbeat(const RequestContext&,
                                                                p::HeartbeatRequest& request) {
   ErrorCode error = ErrorCode::kUnknownMemberId;
-  if (request.group_id.empty()) {
+  if (invalid_group_id(request.group_id)) {
     error = ErrorCode::kInvalidGroupId;
   } else if (groups_.active()) {
     groups::HeartbeatRequest beat{request.member_id, request.group_instance_id,
@@ -261,7 +266,7 @@ boost::asio::awaitable<p::LeaveGroupResponse> Broker::leave_group(const RequestC
   }
   std::vector<ErrorCode> errors(leaving.size(), ErrorCode::kUnknownMemberId);
   ErrorCode top_level = ErrorCode::kNone;
-  if (request.group_id.empty()) {
+  if (invalid_group_id(request.group_id)) {
     top_level = ErrorCode::kInvalidGroupId;
   } else if (groups_.active()) {
     const std::string group_id = request.group_id;
@@ -305,7 +310,7 @@ boost::asio::awaitable<p::OffsetCommitResponse> Broker::offset_commit(
   auto image = controller_.image();
 
   ErrorCode request_error = ErrorCode::kNone;
-  if (request.group_id.empty()) {
+  if (invalid_group_id(request.group_id)) {
     request_error = ErrorCode::kInvalidGroupId;
   } else {
     request_error = co_await ensure_offsets_topic();
@@ -380,7 +385,7 @@ boost::asio::awaitable<FetchedOffsets> fetch_group_offsets(GroupCoordinator& coo
                                                           const std::string& group_id,
                                                           WantedPartitions wanted) {
   FetchedOffsets none;
-  if (group_id.empty()) {
+  if (invalid_group_id(group_id)) {
     none.error = ErrorCode::kInvalidGroupId;
     co_return none;
   }
@@ -498,11 +503,10 @@ boost::asio::awaitable<p::ListGroupsResponse> Broker::list_groups(const RequestC
     if (auto state = groups::parse_state(name)) states.push_back(*state);
   }
   const bool only_unknown_states = states.empty() && !request.states_filter.empty();
+  // Every group here is a classic one (KIP-848 groups are not served).
   bool classic_wanted = request.types_filter.empty();
   for (const auto& type : request.types_filter) {
-    if (groups::parse_state(type) == std::nullopt && (type == "classic" || type == "Classic")) {
-      classic_wanted = true;
-    }
+    if (type == "classic" || type == "Classic") classic_wanted = true;
   }
   if (!groups_.active() || only_unknown_states || !classic_wanted) {
     co_return response;
@@ -538,7 +542,7 @@ boost::asio::awaitable<p::DescribeGroupsResponse> Broker::describe_groups(
     auto& entry = response.groups.emplace_back();
     entry.group_id = group_id;
     entry.authorized_operations = kNoAuthorizedOperations;
-    if (group_id.empty()) {
+    if (invalid_group_id(group_id)) {
       entry.error_code = to_wire(ErrorCode::kInvalidGroupId);
       continue;
     }
@@ -572,7 +576,7 @@ boost::asio::awaitable<p::DeleteGroupsResponse> Broker::delete_groups(
   p::DeleteGroupsResponse response;
   for (const auto& group_id : request.groups_names) {
     ErrorCode error = ErrorCode::kGroupIdNotFound;
-    if (group_id.empty()) {
+    if (invalid_group_id(group_id)) {
       error = ErrorCode::kInvalidGroupId;
     } else if (groups_.active()) {
       GroupWork<ErrorCode> work9 = [group_id](GroupRegistry& registry,
@@ -613,7 +617,7 @@ boost::asio::awaitable<p::OffsetDeleteResponse> Broker::offset_delete(
       if (known) wanted.push_back({topic.name, partition.partition_index});
     }
   }
-  if (request.group_id.empty()) {
+  if (invalid_group_id(request.group_id)) {
     response.error_code = to_wire(ErrorCode::kInvalidGroupId);
     response.topics.clear();
     co_return response;

@@ -141,6 +141,8 @@ boost::asio::awaitable<p::ProduceResponse> Broker::produce_partitions(const Requ
       work.error = acks_valid ? validate(context.api_version, partitions_.broker_defaults(), data,
                                          info, work)
                               : ErrorCode::kInvalidRequiredAcks;
+      // Only the group coordinator writes its own log (Kafka answers the same).
+      if (topic.name == kOffsetsTopic) work.error = ErrorCode::kInvalidTopicException;
       state->work.push_back(std::move(work));
     }
   }

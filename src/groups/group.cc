@@ -731,9 +731,11 @@ bool Group::expire_offsets(int64_t now_ms) {
     if (offset.expire_timestamp_ms >= 0) {
       expired = now_ms >= offset.expire_timestamp_ms;
     } else if (state_ == GroupState::kEmpty) {
-      // Retention counts from when the group became empty (KIP-211).
-      const int64_t base_ms =
-          state_timestamp_ms_ >= 0 ? state_timestamp_ms_ : offset.commit_timestamp_ms;
+      // Retention counts from when a managed group became empty (KIP-211); the
+      // offsets of a group that never had members age from their own commits.
+      const int64_t base_ms = protocol_type_ && state_timestamp_ms_ >= 0
+                                  ? state_timestamp_ms_
+                                  : offset.commit_timestamp_ms;
       expired = now_ms - base_ms >= limits_.offsets_retention_ms;
     } else if (subscribed && !subscribed->contains(it->first.topic)) {
       expired = now_ms - offset.commit_timestamp_ms >= limits_.offsets_retention_ms;
