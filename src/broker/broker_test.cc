@@ -22,7 +22,27 @@
 #include "protocol/generated/create_topics_response.h"
 #include "protocol/generated/delete_records_request.h"
 #include "protocol/generated/delete_records_response.h"
+#include "protocol/generated/delete_groups_request.h"
+#include "protocol/generated/delete_groups_response.h"
+#include "protocol/generated/delete_topics_request.h"
+#include "protocol/generated/delete_topics_response.h"
+#include "protocol/generated/describe_groups_request.h"
+#include "protocol/generated/describe_groups_response.h"
 #include "protocol/generated/fetch_request.h"
+#include "protocol/generated/find_coordinator_request.h"
+#include "protocol/generated/find_coordinator_response.h"
+#include "protocol/generated/heartbeat_request.h"
+#include "protocol/generated/heartbeat_response.h"
+#include "protocol/generated/join_group_request.h"
+#include "protocol/generated/join_group_response.h"
+#include "protocol/generated/list_groups_request.h"
+#include "protocol/generated/list_groups_response.h"
+#include "protocol/generated/offset_commit_request.h"
+#include "protocol/generated/offset_commit_response.h"
+#include "protocol/generated/offset_fetch_request.h"
+#include "protocol/generated/offset_fetch_response.h"
+#include "protocol/generated/sync_group_request.h"
+#include "protocol/generated/sync_group_response.h"
 #include "protocol/generated/fetch_response.h"
 #include "protocol/generated/list_offsets_request.h"
 #include "protocol/generated/list_offsets_response.h"
@@ -46,6 +66,8 @@ class BrokerTest : public ::testing::Test {
            ("fjord-broker-" + std::to_string(std::random_device{}()));
     config_.data_dir = dir_.string();
     config_.num_partitions = 2;
+    config_.offsets_topic_partitions = 4;
+    config_.group_limits.initial_rebalance_delay_ms = 0;
     start();
   }
   void TearDown() override {
@@ -64,7 +86,10 @@ class BrokerTest : public ::testing::Test {
     partitions_ = std::make_unique<PartitionManager>(*pool_, dir_, config_.topic_defaults);
     pool_->start();
     ASSERT_TRUE(partitions_->open_all(*controller_->image()).ok());
-    groups_ = std::make_unique<GroupCoordinator>(GroupCoordinatorConfig{}, *partitions_);
+    GroupCoordinatorConfig group_config;
+    group_config.limits = config_.group_limits;
+    group_config.offsets_partitions = config_.offsets_topic_partitions;
+    groups_ = std::make_unique<GroupCoordinator>(group_config, *partitions_);
     ASSERT_TRUE(groups_->load_all(*controller_->image()).ok());
     broker_ = std::make_unique<Broker>(config_, *controller_, *partitions_, *groups_);
     broker_->set_advertised_port(9092);
@@ -76,6 +101,7 @@ class BrokerTest : public ::testing::Test {
     (void)controller_->close();
     pool_->stop_and_join();
     broker_.reset();
+    groups_.reset();
     partitions_.reset();
     pool_.reset();
     controller_.reset();
@@ -417,6 +443,207 @@ TEST_F(BrokerTest, TopicsAndDataSurviveARestart) {
   auto fetched = fetch("t", 1, 0);
   EXPECT_EQ(fetched.responses[0].partitions[0].high_watermark, 1);
   EXPECT_GT(fetched.responses[0].partitions[0].records.bytes.size(), 0u);
+}
+
+
+// --- Consumer groups -----------------------------------------------------------
+
+class GroupApiTest : public BrokerTest {
+ protected:
+  p::FindCoordinatorResponse find_coordinator(const std::string& group) {
+    p::FindCoordinatorRequest request;
+    request.key = group;
+    return call<p::FindCoordinatorResponse>(request, 2);
+  }
+
+  p::JoinGroupResponse join(const std::string& group, const std::string& member_id) {
+    p::JoinGroupRequest request;
+    request.group_id = group;
+    request.session_timeout_ms = 10000;
+    request.rebalance_timeout_ms = 10000;
+    request.member_id = member_id;
+    request.protocol_type = "consumer";
+    p::JoinGroupRequest::JoinGroupRequestProtocol protocol;
+    protocol.name = "range";
+    protocol.metadata = {1, 2, 3};
+    request.protocols.push_back(protocol);
+    return call<p::JoinGroupResponse>(request, 5);
+  }
+
+  p::SyncGroupResponse sync(const std::string& group, int32_t generation,
+                            const std::string& member_id, std::vector<uint8_t> assignment) {
+    p::SyncGroupRequest request;
+    request.group_id = group;
+    request.generation_id = generation;
+    request.member_id = member_id;
+    p::SyncGroupRequest::SyncGroupRequestAssignment entry;
+    entry.member_id = member_id;
+    entry.assignment = std::move(assignment);
+    request.assignments.push_back(entry);
+    return call<p::SyncGroupResponse>(request, 3);
+  }
+
+  p::OffsetCommitResponse commit(const std::string& group, int32_t generation,
+                                 const std::string& member_id, const std::string& topic,
+                                 int32_t partition, int64_t offset, std::string metadata = "m") {
+    p::OffsetCommitRequest request;
+    request.group_id = group;
+    request.generation_id_or_member_epoch = generation;
+    request.member_id = member_id;
+    p::OffsetCommitRequest::OffsetCommitRequestTopic entry;
+    entry.name = topic;
+    p::OffsetCommitRequest::OffsetCommitRequestPartition part;
+    part.partition_index = partition;
+    part.committed_offset = offset;
+    part.committed_metadata = std::move(metadata);
+    entry.partitions.push_back(part);
+    request.topics.push_back(entry);
+    return call<p::OffsetCommitResponse>(request, 7);
+  }
+
+  // (offset, metadata) committed for topic-partition, via OffsetFetch v5.
+  std::pair<int64_t, std::string> fetch_offset(const std::string& group, const std::string& topic,
+                                               int32_t partition) {
+    p::OffsetFetchRequest request;
+    request.group_id = group;
+    p::OffsetFetchRequest::OffsetFetchRequestTopic entry;
+    entry.name = topic;
+    entry.partition_indexes = {partition};
+    request.topics = std::vector<p::OffsetFetchRequest::OffsetFetchRequestTopic>{entry};
+    auto response = call<p::OffsetFetchResponse>(request, 5);
+    EXPECT_EQ(response.error_code, 0);
+    if (response.topics.size() != 1 || response.topics[0].partitions.size() != 1) return {-2, ""};
+    const auto& fetched = response.topics[0].partitions[0];
+    return {fetched.committed_offset, fetched.metadata.value_or("")};
+  }
+
+  // A one-member group, Stable: returns (member id, generation).
+  std::pair<std::string, int32_t> form_group(const std::string& group) {
+    auto first = join(group, "");
+    EXPECT_EQ(first.error_code, to_wire(ErrorCode::kMemberIdRequired));
+    auto joined = join(group, first.member_id);
+    EXPECT_EQ(joined.error_code, 0);
+    EXPECT_EQ(joined.leader, joined.member_id);
+    EXPECT_EQ(joined.members.size(), 1u);
+    auto synced = sync(group, joined.generation_id, joined.member_id, {9, 9});
+    EXPECT_EQ(synced.error_code, 0);
+    EXPECT_EQ(synced.assignment, (std::vector<uint8_t>{9, 9}));
+    return {joined.member_id, joined.generation_id};
+  }
+};
+
+TEST_F(GroupApiTest, FindCoordinatorCreatesTheInternalOffsetsTopic) {
+  auto found = find_coordinator("g1");
+  EXPECT_EQ(found.error_code, 0);
+  EXPECT_EQ(found.node_id, config_.node_id);
+  EXPECT_EQ(found.port, 9092);
+
+  p::FindCoordinatorRequest batched;
+  batched.key_type = 0;
+  batched.coordinator_keys = {"a", "b"};
+  auto both = call<p::FindCoordinatorResponse>(batched, 4);
+  ASSERT_EQ(both.coordinators.size(), 2u);
+  EXPECT_EQ(both.coordinators[1].key, "b");
+  EXPECT_EQ(both.coordinators[1].error_code, 0);
+
+  p::MetadataRequest request;
+  request.topics = std::vector<p::MetadataRequest::MetadataRequestTopic>{};
+  request.topics->emplace_back().name = std::string(kOffsetsTopic);
+  auto metadata = call<p::MetadataResponse>(request, 4);
+  ASSERT_EQ(metadata.topics.size(), 1u);
+  EXPECT_EQ(metadata.topics[0].error_code, 0);
+  EXPECT_TRUE(metadata.topics[0].is_internal);
+  EXPECT_EQ(metadata.topics[0].partitions.size(), 4u);
+}
+
+TEST_F(GroupApiTest, TheOffsetsTopicRefusesProduceAndDeletion) {
+  ASSERT_EQ(find_coordinator("g1").error_code, 0);
+  auto batch = batch_of({"forged"}, wall_clock_ms());
+  auto produced = produce(std::string(kOffsetsTopic), 0, batch);
+  EXPECT_EQ(produced.responses[0].partition_responses[0].error_code,
+            to_wire(ErrorCode::kInvalidTopicException));
+  p::DeleteTopicsRequest request;
+  request.topic_names = {std::string(kOffsetsTopic)};
+  auto deleted = call<p::DeleteTopicsResponse>(request, 4);
+  EXPECT_EQ(deleted.responses[0].error_code, to_wire(ErrorCode::kInvalidRequest));
+}
+
+TEST_F(GroupApiTest, AGroupAndItsOffsetsSurviveARestart) {
+  create("orders", 2);
+  ASSERT_EQ(find_coordinator("g1").error_code, 0);
+  auto [member, generation] = form_group("g1");
+  auto committed = commit("g1", generation, member, "orders", 1, 42);
+  EXPECT_EQ(committed.topics[0].partitions[0].error_code, 0);
+  EXPECT_EQ(fetch_offset("g1", "orders", 1), (std::pair<int64_t, std::string>{42, "m"}));
+
+  stop();
+  start();
+
+  EXPECT_EQ(fetch_offset("g1", "orders", 1), (std::pair<int64_t, std::string>{42, "m"}));
+  p::HeartbeatRequest beat;
+  beat.group_id = "g1";
+  beat.generation_id = generation;
+  beat.member_id = member;
+  EXPECT_EQ(call<p::HeartbeatResponse>(beat, 3).error_code, 0);
+  p::DescribeGroupsRequest describe;
+  describe.groups = {"g1"};
+  auto described = call<p::DescribeGroupsResponse>(describe, 4);
+  ASSERT_EQ(described.groups.size(), 1u);
+  EXPECT_EQ(described.groups[0].group_state, "Stable");
+  EXPECT_EQ(described.groups[0].protocol_data, "range");
+  ASSERT_EQ(described.groups[0].members.size(), 1u);
+  EXPECT_EQ(described.groups[0].members[0].member_assignment, (std::vector<uint8_t>{9, 9}));
+}
+
+TEST_F(GroupApiTest, CommitErrorsArePerPartition) {
+  create("orders", 2);
+  ASSERT_EQ(find_coordinator("g1").error_code, 0);
+  auto [member, generation] = form_group("g1");
+  EXPECT_EQ(commit("g1", generation, member, "nope", 0, 1).topics[0].partitions[0].error_code,
+            to_wire(ErrorCode::kUnknownTopicOrPartition));
+  EXPECT_EQ(commit("g1", generation, member, "orders", 2, 1).topics[0].partitions[0].error_code,
+            to_wire(ErrorCode::kUnknownTopicOrPartition));
+  EXPECT_EQ(commit("g1", generation, member, "orders", 0, 1, std::string(5000, 'x'))
+                .topics[0].partitions[0].error_code,
+            to_wire(ErrorCode::kOffsetMetadataTooLarge));
+  EXPECT_EQ(commit("g1", generation + 1, member, "orders", 0, 1).topics[0].partitions[0].error_code,
+            to_wire(ErrorCode::kIllegalGeneration));
+  EXPECT_EQ(commit("g1", generation, "stranger", "orders", 0, 1).topics[0].partitions[0].error_code,
+            to_wire(ErrorCode::kUnknownMemberId));
+  EXPECT_EQ(commit("", -1, "", "orders", 0, 1).topics[0].partitions[0].error_code,
+            to_wire(ErrorCode::kInvalidGroupId));
+  // None of these changed what is committed.
+  EXPECT_EQ(fetch_offset("g1", "orders", 0).first, -1);
+}
+
+TEST_F(GroupApiTest, ListAndDeleteGroups) {
+  create("orders", 1);
+  ASSERT_EQ(find_coordinator("g1").error_code, 0);
+  form_group("busy");
+  EXPECT_EQ(commit("idle", -1, "", "orders", 0, 5).topics[0].partitions[0].error_code, 0);
+
+  p::ListGroupsRequest list;
+  list.states_filter = {"stable"};
+  auto stable = call<p::ListGroupsResponse>(list, 4);
+  ASSERT_EQ(stable.groups.size(), 1u);
+  EXPECT_EQ(stable.groups[0].group_id, "busy");
+  EXPECT_EQ(stable.groups[0].group_state, "Stable");
+  auto all = call<p::ListGroupsResponse>(p::ListGroupsRequest{}, 2);
+  EXPECT_EQ(all.groups.size(), 2u);
+
+  p::DeleteGroupsRequest request;
+  request.groups_names = {"busy", "idle", "ghost"};
+  auto deleted = call<p::DeleteGroupsResponse>(request, 1);
+  ASSERT_EQ(deleted.results.size(), 3u);
+  EXPECT_EQ(deleted.results[0].error_code, to_wire(ErrorCode::kNonEmptyGroup));
+  EXPECT_EQ(deleted.results[1].error_code, 0);
+  EXPECT_EQ(deleted.results[2].error_code, to_wire(ErrorCode::kGroupIdNotFound));
+  EXPECT_EQ(fetch_offset("idle", "orders", 0).first, -1);
+
+  stop();
+  start();
+  EXPECT_EQ(fetch_offset("idle", "orders", 0).first, -1);  // the tombstone is durable
+  EXPECT_EQ(call<p::ListGroupsResponse>(p::ListGroupsRequest{}, 2).groups.size(), 1u);
 }
 
 }  // namespace
