@@ -31,6 +31,11 @@ struct Arguments {
   int32_t consume_partition = -1;
   int64_t from_timestamp_ms = -1;
   uint64_t count = 0;
+  std::vector<std::string> group_states;
+  std::vector<std::string> group_names;
+  GroupResetOptions reset;
+  std::string reset_timestamp;
+  std::string reset_offset;
 };
 
 // One key=value (or key) per occurrence, so that a following positional is
@@ -196,6 +201,57 @@ void add_consume(CLI::App& app, Arguments& args, Actions& actions) {
   });
 }
 
+void add_group_reset(CLI::App* group, Arguments& args, Actions& actions) {
+  CLI::App* reset = group->add_subcommand(
+      "reset-offsets", "Plan (default) or commit new offsets for an inactive group");
+  GroupResetOptions& o = args.reset;
+  reset->add_option("group", o.group, "Group name")->required();
+  add_repeated(reset, "--topic", o.topics,
+               "Partitions to reset: TOPIC (all of them) or TOPIC:P,P,... (repeatable)");
+  reset->add_flag("--all-topics", o.all_topics,
+                  "Reset every partition the group has committed offsets for");
+  reset->add_flag("--to-earliest", o.to_earliest, "To the first offset still in the log");
+  reset->add_flag("--to-latest", o.to_latest, "To the log end (skip everything)");
+  reset->add_option("--to-timestamp", args.reset_timestamp,
+                    "To the first message at or after this time: ms since the epoch or ISO 8601 "
+                    "(2024-03-01T12:30:00Z; UTC without a zone)");
+  reset->add_option("--to-offset", args.reset_offset,
+                    "To this offset (clamped to the log's start and end)");
+  reset->add_flag("--execute", o.execute, "Commit the new offsets (default: only print the plan)");
+  add_client_options(reset, args);
+  actions.emplace_back(reset, [reset, &args] {
+    if (reset->count("--to-timestamp") > 0) args.reset.to_timestamp = args.reset_timestamp;
+    if (reset->count("--to-offset") > 0) args.reset.to_offset = args.reset_offset;
+    return group_reset_offsets(args.client, args.reset);
+  });
+}
+
+void add_group(CLI::App& app, Arguments& args, Actions& actions) {
+  CLI::App* group = app.add_subcommand(
+      "group", "List, describe (with lag), delete consumer groups and reset their offsets");
+  group->require_subcommand(1);
+
+  CLI::App* list = group->add_subcommand("list", "List consumer groups with state and type");
+  add_repeated(list, "--state", args.group_states,
+               "Only groups in this state: Stable, Empty, PreparingRebalance, "
+               "CompletingRebalance, Dead (repeatable)");
+  add_client_options(list, args);
+  actions.emplace_back(list, [&args] { return group_list(args.client, args.group_states); });
+
+  CLI::App* describe = group->add_subcommand(
+      "describe", "Show groups' members, committed offsets, log end offsets and lag");
+  describe->add_option("groups", args.group_names, "Group names")->required();
+  add_client_options(describe, args);
+  actions.emplace_back(describe, [&args] { return group_describe(args.client, args.group_names); });
+
+  CLI::App* remove = group->add_subcommand("delete", "Delete groups without active members");
+  remove->add_option("groups", args.group_names, "Group names")->required();
+  add_client_options(remove, args);
+  actions.emplace_back(remove, [&args] { return group_delete(args.client, args.group_names); });
+
+  add_group_reset(group, args, actions);
+}
+
 // "fjord topic create": the command whose help to point at.
 std::string command_path(const CLI::App& app) {
   std::string path = app.get_name();
@@ -219,6 +275,7 @@ int run(int argc, char** argv) {
   add_topic(app, args, actions);
   add_produce(app, args, actions);
   add_consume(app, args, actions);
+  add_group(app, args, actions);
   app.footer(
       "Run 'fjord <command> --help' for a command's options. "
       "Client commands connect to --bootstrap-server (or $FJORD_BOOTSTRAP).\n");
@@ -234,7 +291,7 @@ int run(int argc, char** argv) {
   });
   if (!first.empty() && first.front() != '-' && !known) {
     return fail(kExitUsage, fmt::format("unknown command '{}': the commands are serve, topic, "
-                                        "produce and consume; see 'fjord --help'",
+                                        "produce, consume and group; see 'fjord --help'",
                                         first));
   }
   try {

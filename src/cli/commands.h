@@ -65,4 +65,20 @@ struct ConsumeOptions {
 };
 int consume(const ClientOptions& client, const ConsumeOptions& options);
 
+int group_list(const ClientOptions& client, const std::vector<std::string>& states);
+int group_describe(const ClientOptions& client, const std::vector<std::string>& groups);
+int group_delete(const ClientOptions& client, const std::vector<std::string>& groups);
+
+struct GroupResetOptions {
+  std::string group;
+  std::vector<std::string> topics;  // TOPIC or TOPIC:P,P,...
+  bool all_topics = false;          // every partition the group has committed
+  bool to_earliest = false;
+  bool to_latest = false;
+  std::optional<std::string> to_timestamp;  // ms since the epoch or ISO 8601
+  std::optional<std::string> to_offset;
+  bool execute = false;  // false: print the plan only
+};
+int group_reset_offsets(const ClientOptions& client, const GroupResetOptions& options);
+
 }  // namespace fjord::cli
