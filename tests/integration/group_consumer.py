@@ -3,7 +3,7 @@
 
     group_consumer.py confluent|kafka-python --bootstrap H:P --group G --topic T
         [--assignor NAME] [--session-timeout-ms N] [--instance-id ID] [--commit auto|sync]
-        [--set key=value ...]   (extra confluent settings)
+        [--set key=value ...]   (extra client settings; kafka-python: dots become _)
 
 Client settings are the client's defaults, except auto.offset.reset=earliest (tests produce
 before members join) and what the options name. Prints one JSON object per line to stdout,
@@ -140,6 +140,16 @@ def load_class(dotted):
     return getattr(module, class_name)
 
 
+def kafka_python_value(text):
+    """--set values for kafka-python keyword arguments: ints and booleans from text."""
+    if text in ("true", "false"):
+        return text == "true"
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
 def run_kafka_python(args):
     from kafka import KafkaConsumer, ConsumerRebalanceListener
 
@@ -151,6 +161,9 @@ def run_kafka_python(args):
         conf["session_timeout_ms"] = args.session_timeout_ms
     if args.commit == "sync":
         conf["enable_auto_commit"] = False
+    for setting in args.set:
+        key, value = setting.split("=", 1)
+        conf[key.replace(".", "_")] = kafka_python_value(value)
     consumer = KafkaConsumer(**conf)
 
     class Listener(ConsumerRebalanceListener):

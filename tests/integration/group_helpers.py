@@ -517,3 +517,24 @@ def round_robin_split(owners, members):
     """True if every member owns partitions that are `members` apart (round robin)."""
     return all(all((b - a) == members for a, b in zip(sorted(s), sorted(s)[1:]))
                for s in owners.values())
+
+
+def run_concurrently(jobs):
+    """Runs independent scenarios ({name: callable}) on threads, to keep the suite short.
+    Returns {name: result}; re-raises the first failure (pytest.fail included)."""
+    results, failures = {}, {}
+
+    def run(name, job):
+        try:
+            results[name] = job()
+        except BaseException as error:  # noqa: BLE001 - re-raised below in the test thread
+            failures[name] = error
+
+    threads = [threading.Thread(target=run, args=item, daemon=True) for item in jobs.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for name, error in failures.items():
+        raise AssertionError(f"scenario {name} failed: {error}") from error
+    return results
