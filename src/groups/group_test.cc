@@ -647,6 +647,160 @@ TEST_F(GroupTest, MembersThatDoNotRejoinBeforeTheRebalanceTimeoutAreDropped) {
   EXPECT_EQ(heartbeat(lagging.id(), 1), ErrorCode::kUnknownMemberId);
 }
 
+TEST_F(GroupTest, HeartbeatIsNoneWhileCompletingRebalance) {
+  auto members = join_new_members(2);
+  ASSERT_EQ(group().state(), GroupState::kCompletingRebalance);
+  EXPECT_EQ(heartbeat(members[1].id(), 1), ErrorCode::kNone);
+}
+
+TEST_F(GroupTest, RejoinWhileCompletingRebalanceWithSameProtocolsResendsTheJoinReply) {
+  auto members = join_new_members(2);
+  ASSERT_EQ(members.size(), 2u);
+  auto again = join(rejoin(members[0].request, members[0].id()));  // the reply was lost
+  ASSERT_TRUE(again.arrived());
+  EXPECT_EQ(again.last().error, ErrorCode::kNone);
+  EXPECT_EQ(again.last().generation, 1);
+  EXPECT_EQ(again.last().leader, members[0].id());
+  EXPECT_EQ(again.last().members.size(), 2u);
+  EXPECT_EQ(group().state(), GroupState::kCompletingRebalance);
+}
+
+TEST_F(GroupTest, FollowerRejoiningAStableGroupUnchangedGetsTheCurrentGeneration) {
+  auto members = stable_group(2);
+  auto again = join(rejoin(members[1].request, members[1].id()));
+  ASSERT_TRUE(again.arrived());
+  EXPECT_EQ(again.last().error, ErrorCode::kNone);
+  EXPECT_EQ(again.last().generation, 1);
+  EXPECT_TRUE(again.last().members.empty());
+  EXPECT_EQ(group().state(), GroupState::kStable);
+}
+
+TEST_F(GroupTest, LeaderRejoiningAStableGroupStartsARebalance) {
+  auto members = stable_group(2);
+  auto again = join(rejoin(members[0].request, members[0].id()));
+  EXPECT_FALSE(again.arrived());
+  EXPECT_EQ(group().state(), GroupState::kPreparingRebalance);
+  auto follower = join(rejoin(members[1].request, members[1].id()));
+  ASSERT_TRUE(again.arrived());
+  ASSERT_TRUE(follower.arrived());
+  EXPECT_EQ(again.last().generation, 2);
+}
+
+TEST_F(GroupTest, FollowerRejoiningWithNewSubscriptionsStartsARebalance) {
+  auto members = stable_group(2);
+  JoinRequest changed = members[1].request;
+  changed.protocols = {{"range", subscription({"orders", "payments"})}};
+  auto again = join(rejoin(changed, members[1].id()));
+  EXPECT_FALSE(again.arrived());
+  EXPECT_EQ(group().state(), GroupState::kPreparingRebalance);
+}
+
+TEST_F(GroupTest, NewMemberDuringCompletingRebalanceFailsWaitingSyncsWithRebalanceInProgress) {
+  auto members = join_new_members(2);
+  auto follower_sync = sync(members[1].id(), 1);
+  join(new_member("newcomer"));
+  ASSERT_TRUE(follower_sync.arrived());
+  EXPECT_EQ(follower_sync.last().error, ErrorCode::kRebalanceInProgress);
+  EXPECT_EQ(group().state(), GroupState::kPreparingRebalance);
+}
+
+TEST_F(GroupTest, AssignmentWriteThatCompletesAfterANewRebalanceStartedIsIgnored) {
+  auto members = join_new_members(2);
+  auto leader_sync = sync(members[0].id(), 1, {{members[0].id(), bytes_of("p0")}});
+  ASSERT_EQ(log_.pending_count(), 1u);
+  join(new_member("newcomer"));  // fails the leader's sync
+  ASSERT_TRUE(leader_sync.arrived());
+  EXPECT_EQ(leader_sync.last().error, ErrorCode::kRebalanceInProgress);
+
+  log_.complete_all();
+  EXPECT_EQ(group().state(), GroupState::kPreparingRebalance);
+  EXPECT_EQ(leader_sync.count(), 1u);
+}
+
+TEST_F(GroupTest, MemberThatNeverSyncsIsRemovedAfterTheRebalanceTimeout) {
+  auto members = join_new_members(2);
+  auto leader_sync = sync(members[0].id(), 1, {{members[0].id(), bytes_of("p0")}});
+  log_.complete_all();
+  ASSERT_TRUE(leader_sync.arrived());
+  ASSERT_EQ(group().state(), GroupState::kStable);
+  // The follower heartbeats (so its session lives) but never sends SyncGroup.
+  for (int64_t waited_ms = 0; waited_ms + 5000 < kRebalanceTimeoutMs; waited_ms += 5000) {
+    advance(5000);
+    ASSERT_EQ(heartbeat(members[1].id(), 1), ErrorCode::kNone);
+    ASSERT_EQ(heartbeat(members[0].id(), 1), ErrorCode::kNone);
+  }
+  advance(4999);
+  EXPECT_EQ(group().member_count(), 2u);
+  advance(1);
+  EXPECT_EQ(group().member_count(), 1u);
+  EXPECT_EQ(group().state(), GroupState::kPreparingRebalance);
+  EXPECT_EQ(heartbeat(members[1].id(), 1), ErrorCode::kUnknownMemberId);
+}
+
+TEST_F(GroupTest, PendingMemberIdHoldsTheRebalanceUntilItJoinsOrLeaves) {
+  auto members = stable_group(1);
+  auto newcomer = join(new_member("newcomer"));
+  JoinRequest two_step = new_member("two-step");
+  two_step.require_known_member_id = true;
+  auto pending = join(two_step);
+  ASSERT_EQ(pending.last().error, ErrorCode::kMemberIdRequired);
+
+  auto a = join(rejoin(members[0].request, members[0].id()));
+  EXPECT_FALSE(a.arrived()) << "waits for the member that was given an id";
+  EXPECT_EQ(group().leave(pending.last().member_id, std::nullopt, now_ms_), ErrorCode::kNone);
+  ASSERT_TRUE(a.arrived());
+  ASSERT_TRUE(newcomer.arrived());
+  EXPECT_EQ(a.last().generation, 2);
+  EXPECT_EQ(group().member_count(), 2u);
+}
+
+// Only dynamic members are dropped for not rejoining in time; a static one
+// keeps its place (and is listed to the leader) while its session lives.
+TEST_F(GroupTest, StaticMemberThatDoesNotRejoinKeepsItsPlaceThroughTheRebalance) {
+  auto members = join_all({static_member("instance-a"), static_member("instance-b")});
+  sync_all(members);
+  const TestMember& lagging = members[1];
+  auto newcomer = join(new_member("newcomer"));
+  auto a = join(rejoin(members[0].request, members[0].id()));
+  for (int64_t waited_ms = 0; waited_ms + 5000 < kRebalanceTimeoutMs; waited_ms += 5000) {
+    advance(5000);
+    ASSERT_EQ(heartbeat(lagging.id(), 1, "instance-b"), ErrorCode::kRebalanceInProgress);
+  }
+  advance(5000);  // the rebalance timeout
+
+  ASSERT_TRUE(a.arrived());
+  ASSERT_TRUE(newcomer.arrived());
+  EXPECT_EQ(a.last().generation, 2);
+  EXPECT_EQ(group().member_count(), 3u);
+  const auto& listed =
+      a.last().leader == a.last().member_id ? a.last().members : newcomer.last().members;
+  EXPECT_TRUE(std::any_of(listed.begin(), listed.end(), [&](const JoinedMember& member) {
+    return member.member_id == lagging.id() && member.group_instance_id == "instance-b";
+  }));
+  EXPECT_EQ(heartbeat(lagging.id(), 1, "instance-b"), ErrorCode::kIllegalGeneration);
+}
+
+TEST_F(GroupTest, DescribeShowsMetadataAndAssignmentsOnlyWhenStable) {
+  auto members = join_new_members(2);
+  GroupDescription rebalancing = group().describe();
+  EXPECT_EQ(rebalancing.state, GroupState::kCompletingRebalance);
+  EXPECT_EQ(rebalancing.protocol, "");
+  ASSERT_EQ(rebalancing.members.size(), 2u);
+  EXPECT_TRUE(rebalancing.members[0].metadata.empty());
+
+  sync_all(members);
+  GroupDescription stable = group().describe();
+  EXPECT_EQ(stable.state, GroupState::kStable);
+  EXPECT_EQ(stable.protocol_type, "consumer");
+  EXPECT_EQ(stable.protocol, "range");
+  ASSERT_EQ(stable.members.size(), 2u);
+  for (const auto& member : stable.members) {
+    EXPECT_EQ(member.metadata, subscription({"orders"}));
+    EXPECT_EQ(member.assignment, assignment_for(member.member_id));
+    EXPECT_EQ(member.client_host, "/127.0.0.1");
+  }
+}
+
 // --- LeaveGroup ------------------------------------------------------------
 
 TEST_F(GroupTest, LeaveByMemberIdRemovesTheMemberAndRebalances) {
