@@ -977,6 +977,16 @@ TEST_F(StaticGroupTest, DISABLED_StaticLeaderReplacementPersistsTheNewLeaderId) 
   EXPECT_EQ(group().describe().members.size(), 2u);
 }
 
+TEST_F(StaticGroupTest, JoinWithAnInstanceIdHeldByAnotherMemberIdIsFencedInstanceId) {
+  auto replies = join(rejoin(members_[1].request, members_[0].id()));
+  ASSERT_TRUE(replies.arrived());
+  EXPECT_EQ(replies.last().error, ErrorCode::kFencedInstanceId);
+  EXPECT_EQ(group().state(), GroupState::kStable);
+  EXPECT_EQ(group().leave(members_[0].id(), std::string("instance-b"), now_ms_),
+            ErrorCode::kFencedInstanceId);
+  EXPECT_EQ(group().member_count(), 2u);
+}
+
 TEST_F(StaticGroupTest, StaticMemberRejoiningWithOtherProtocolsRebalances) {
   const TestMember& follower = members_[1];
   JoinRequest changed = follower.request;
@@ -1068,6 +1078,19 @@ TEST_F(GroupTest, CommitWhileCompletingRebalanceIsRebalanceInProgress) {
   ASSERT_TRUE(done.arrived());
   EXPECT_EQ(done.last(), ErrorCode::kRebalanceInProgress);
   EXPECT_EQ(log_.write_count(), 0u);
+}
+
+// Consumers commit in their revocation callback, before they rejoin: the
+// group is PreparingRebalance and their generation is still the current one.
+TEST_F(GroupTest, CommitWhilePreparingRebalanceWithTheCurrentGenerationIsAccepted) {
+  auto members = stable_group(2);
+  join(new_member("newcomer"));
+  ASSERT_EQ(group().state(), GroupState::kPreparingRebalance);
+  log_.set_auto_complete(true);
+  auto done = commit(members[1].id(), 1, {{{"orders", 0}, offset_at(10, now_ms_)}});
+  ASSERT_TRUE(done.arrived());
+  EXPECT_EQ(done.last(), ErrorCode::kNone);
+  EXPECT_EQ(group().committed({"orders", 0})->offset, 10);
 }
 
 TEST_F(GroupTest, FailedCommitWriteLeavesTheCommittedOffsetUnchanged) {
@@ -1244,6 +1267,18 @@ TEST_F(GroupTest, RemoveWritesTombstonesForTheGroupAndItsOffsetsThenTheGroupIsGo
 
   DoneReplies again;
   EXPECT_EQ(group().remove(again.callback()), ErrorCode::kGroupIdNotFound);
+}
+
+TEST_F(GroupTest, DeletedGroupAnswersCoordinatorNotAvailableSoClientsLookItUpAgain) {
+  DoneReplies removed;
+  ASSERT_EQ(group().remove(removed.callback()), ErrorCode::kNone);
+  auto joined = join(new_member("late"));
+  ASSERT_TRUE(joined.arrived());
+  EXPECT_EQ(joined.last().error, ErrorCode::kCoordinatorNotAvailable);
+  EXPECT_EQ(heartbeat("someone", 1), ErrorCode::kCoordinatorNotAvailable);
+  auto committed = commit("", -1, {{{"orders", 0}, offset_at(1, now_ms_)}});
+  ASSERT_TRUE(committed.arrived());
+  EXPECT_EQ(committed.last(), ErrorCode::kCoordinatorNotAvailable);
 }
 
 // --- Restoring from __consumer_offsets ---------------------------------------
