@@ -148,7 +148,8 @@ boost::asio::awaitable<p::JoinGroupResponse> Broker::join_group(const RequestCon
   join.client_id = context.client_id;
   join.client_host = client_host(context);
   join.session_timeout_ms = request.session_timeout_ms;
-  join.rebalance_timeout_ms = version >= 1 ? request.rebalance_timeout_ms : request.session_timeout_ms;
+  join.rebalance_timeout_ms =
+      version >= 1 ? request.rebalance_timeout_ms : request.session_timeout_ms;
   join.protocol_type = request.protocol_type;
   for (auto& protocol : request.protocols) {
     join.protocols.push_back({protocol.name, std::move(protocol.metadata)});
@@ -165,24 +166,24 @@ boost::asio::awaitable<p::JoinGroupResponse> Broker::join_group(const RequestCon
     result = join_failure(ready, request.member_id);
   } else {
     const std::string group_id = request.group_id;
-    GroupWork<groups::JoinResult> work1 = [group_id, join = std::move(join)](GroupRegistry& registry, auto reply) {
-          auto group = join.member_id.empty() ? registry.get_or_create(group_id)
-                                              : registry.find(group_id);
-          if (!group) {
-            reply(join_failure(ErrorCode::kUnknownMemberId, join.member_id));
-            return;
-          }
-          group->join(join, wall_clock_ms(), reply);
-          registry.forget_if_unused(group_id);
-        };
-    result = co_await groups_.run<groups::JoinResult>(group_id, std::move(work1));
+    GroupWork<groups::JoinResult> work = [group_id, join = std::move(join)](GroupRegistry& registry,
+                                                                            auto reply) {
+      auto group =
+          join.member_id.empty() ? registry.get_or_create(group_id) : registry.find(group_id);
+      if (!group) {
+        reply(join_failure(ErrorCode::kUnknownMemberId, join.member_id));
+        return;
+      }
+      group->join(join, wall_clock_ms(), reply);
+      registry.forget_if_unused(group_id);
+    };
+    result = co_await groups_.run<groups::JoinResult>(group_id, work);
   }
   p::JoinGroupResponse response;
   response.error_code = to_wire(result.error);
   response.generation_id = result.generation;
   response.protocol_type = result.protocol_type;
-  response.protocol_name =
-      version >= 7 ? result.protocol_name : result.protocol_name.value_or("");
+  response.protocol_name = version >= 7 ? result.protocol_name : result.protocol_name.value_or("");
   response.leader = result.leader;
   response.skip_assignment = result.skip_assignment;
   response.member_id = result.member_id;
@@ -214,15 +215,16 @@ boost::asio::awaitable<p::SyncGroupResponse> Broker::sync_group(const RequestCon
     result = sync_failure(ErrorCode::kUnknownMemberId);
   } else {
     const std::string group_id = request.group_id;
-    GroupWork<groups::SyncResult> work2 = [group_id, sync = std::move(sync)](GroupRegistry& registry, auto reply) {
-          auto group = registry.find(group_id);
-          if (!group) {
-            reply(sync_failure(ErrorCode::kUnknownMemberId));
-            return;
-          }
-          group->sync(sync, wall_clock_ms(), reply);
-        };
-    result = co_await groups_.run<groups::SyncResult>(group_id, std::move(work2));
+    GroupWork<groups::SyncResult> work = [group_id, sync = std::move(sync)](GroupRegistry& registry,
+                                                                            auto reply) {
+      auto group = registry.find(group_id);
+      if (!group) {
+        reply(sync_failure(ErrorCode::kUnknownMemberId));
+        return;
+      }
+      group->sync(sync, wall_clock_ms(), reply);
+    };
+    result = co_await groups_.run<groups::SyncResult>(group_id, work);
   }
   p::SyncGroupResponse response;
   response.error_code = to_wire(result.error);
@@ -241,11 +243,11 @@ boost::asio::awaitable<p::HeartbeatResponse> Broker::heartbeat(const RequestCont
     groups::HeartbeatRequest beat{request.member_id, request.group_instance_id,
                                   request.generation_id};
     const std::string group_id = request.group_id;
-    GroupWork<ErrorCode> work3 = [group_id, beat](GroupRegistry& registry, auto reply) {
-          auto group = registry.find(group_id);
-          reply(group ? group->heartbeat(beat, wall_clock_ms()) : ErrorCode::kUnknownMemberId);
-        };
-    error = co_await groups_.run<ErrorCode>(group_id, std::move(work3));
+    GroupWork<ErrorCode> work = [group_id, beat](GroupRegistry& registry, auto reply) {
+      auto group = registry.find(group_id);
+      reply(group ? group->heartbeat(beat, wall_clock_ms()) : ErrorCode::kUnknownMemberId);
+    };
+    error = co_await groups_.run<ErrorCode>(group_id, work);
   }
   p::HeartbeatResponse response;
   response.error_code = to_wire(error);
@@ -270,21 +272,21 @@ boost::asio::awaitable<p::LeaveGroupResponse> Broker::leave_group(const RequestC
     top_level = ErrorCode::kInvalidGroupId;
   } else if (groups_.active()) {
     const std::string group_id = request.group_id;
-    GroupWork<std::vector<ErrorCode>> work4 = [group_id, leaving](GroupRegistry& registry, auto reply) {
-          std::vector<ErrorCode> results(leaving.size(), ErrorCode::kUnknownMemberId);
-          if (auto group = registry.find(group_id)) {
-            for (size_t i = 0; i < leaving.size(); ++i) {
-              results[i] = group->leave(leaving[i].first, leaving[i].second, wall_clock_ms());
-            }
-          }
-          reply(std::move(results));
-        };
-    errors = co_await groups_.run<std::vector<ErrorCode>>(group_id, std::move(work4));
+    GroupWork<std::vector<ErrorCode>> work = [group_id, leaving](GroupRegistry& registry,
+                                                                 auto reply) {
+      std::vector<ErrorCode> results(leaving.size(), ErrorCode::kUnknownMemberId);
+      if (auto group = registry.find(group_id)) {
+        for (size_t i = 0; i < leaving.size(); ++i) {
+          results[i] = group->leave(leaving[i].first, leaving[i].second, wall_clock_ms());
+        }
+      }
+      reply(std::move(results));
+    };
+    errors = co_await groups_.run<std::vector<ErrorCode>>(group_id, work);
   }
   p::LeaveGroupResponse response;
   if (version < 3) {
-    response.error_code =
-        to_wire(top_level != ErrorCode::kNone ? top_level : errors.front());
+    response.error_code = to_wire(top_level != ErrorCode::kNone ? top_level : errors.front());
     co_return response;
   }
   response.error_code = to_wire(top_level);
@@ -322,7 +324,8 @@ boost::asio::awaitable<p::OffsetCommitResponse> Broker::offset_commit(
   commit.member_id = request.member_id;
   commit.group_instance_id = request.group_instance_id;
   p::OffsetCommitResponse response;
-  std::vector<p::OffsetCommitResponse::OffsetCommitResponsePartition*> committed;
+  // (topic, partition) positions in the response of the offsets sent to the group.
+  std::vector<std::pair<size_t, size_t>> committed;
   for (const auto& topic : request.topics) {
     auto& topic_entry = response.topics.emplace_back();
     topic_entry.name = topic.name;
@@ -349,7 +352,7 @@ boost::asio::awaitable<p::OffsetCommitResponse> Broker::offset_commit(
           offset.expire_timestamp_ms = offset.commit_timestamp_ms + request.retention_time_ms;
         }
         commit.offsets.push_back({{topic.name, partition.partition_index}, std::move(offset)});
-        committed.push_back(&entry);
+        committed.emplace_back(response.topics.size() - 1, topic_entry.partitions.size() - 1);
       }
     }
   }
@@ -357,17 +360,20 @@ boost::asio::awaitable<p::OffsetCommitResponse> Broker::offset_commit(
     co_return response;
   }
   const std::string group_id = request.group_id;
-  GroupWork<ErrorCode> work5 = [group_id, commit = std::move(commit)](GroupRegistry& registry, auto reply) {
-        auto group = registry.find(group_id);
-        if (!group && commit.generation < 0) group = registry.get_or_create(group_id);
-        if (!group) {
-          reply(ErrorCode::kIllegalGeneration);
-          return;
-        }
-        group->commit(commit, wall_clock_ms(), reply);
-      };
-  const ErrorCode error = co_await groups_.run<ErrorCode>(group_id, std::move(work5));
-  for (auto* entry : committed) entry->error_code = to_wire(error);
+  GroupWork<ErrorCode> work = [group_id, commit = std::move(commit)](GroupRegistry& registry,
+                                                                     auto reply) {
+    auto group = registry.find(group_id);
+    if (!group && commit.generation < 0) group = registry.get_or_create(group_id);
+    if (!group) {
+      reply(ErrorCode::kIllegalGeneration);
+      return;
+    }
+    group->commit(commit, wall_clock_ms(), reply);
+  };
+  const ErrorCode error = co_await groups_.run<ErrorCode>(group_id, work);
+  for (const auto& [topic, partition] : committed) {
+    response.topics[topic].partitions[partition].error_code = to_wire(error);
+  }
   co_return response;
 }
 
@@ -382,8 +388,8 @@ struct FetchedOffsets {
 using WantedPartitions = std::optional<std::vector<groups::TopicPartition>>;
 
 boost::asio::awaitable<FetchedOffsets> fetch_group_offsets(GroupCoordinator& coordinator,
-                                                          const std::string& group_id,
-                                                          WantedPartitions wanted) {
+                                                           const std::string& group_id,
+                                                           const WantedPartitions& wanted) {
   FetchedOffsets none;
   if (invalid_group_id(group_id)) {
     none.error = ErrorCode::kInvalidGroupId;
@@ -395,27 +401,27 @@ boost::asio::awaitable<FetchedOffsets> fetch_group_offsets(GroupCoordinator& coo
     }
     co_return none;
   }
-  GroupWork<FetchedOffsets> work6 = [group_id, wanted = std::move(wanted)](GroupRegistry& registry, auto reply) {
-        FetchedOffsets result;
-        auto group = registry.find(group_id);
-        if (wanted) {
-          for (const auto& partition : *wanted) {
-            result.offsets.emplace_back(partition,
-                                        group ? group->committed(partition) : std::nullopt);
-          }
-        } else if (group) {
-          for (const auto& [partition, offset] : group->offsets()) {
-            result.offsets.emplace_back(partition, offset);
-          }
-        }
-        reply(std::move(result));
-      };
-  FetchedOffsets fetched = co_await coordinator.run<FetchedOffsets>(group_id, std::move(work6));
+  GroupWork<FetchedOffsets> work = [group_id, wanted](GroupRegistry& registry, auto reply) {
+    FetchedOffsets result;
+    auto group = registry.find(group_id);
+    if (wanted) {
+      for (const auto& partition : *wanted) {
+        result.offsets.emplace_back(partition, group ? group->committed(partition) : std::nullopt);
+      }
+    } else if (group) {
+      for (const auto& [partition, offset] : group->offsets()) {
+        result.offsets.emplace_back(partition, offset);
+      }
+    }
+    reply(std::move(result));
+  };
+  FetchedOffsets fetched = co_await coordinator.run<FetchedOffsets>(group_id, work);
   co_return fetched;
 }
 
 template <typename Partition>
-void fill_fetched_partition(Partition& entry, const std::optional<groups::CommittedOffset>& offset) {
+void fill_fetched_partition(Partition& entry,
+                            const std::optional<groups::CommittedOffset>& offset) {
   entry.committed_offset = offset ? offset->offset : -1;
   entry.committed_leader_epoch = offset ? offset->leader_epoch : -1;
   entry.metadata = offset ? offset->metadata : std::string();
@@ -454,11 +460,12 @@ boost::asio::awaitable<p::OffsetFetchResponse> Broker::offset_fetch(
     WantedPartitions wanted;
     if (request.topics || version < 2) {
       wanted.emplace();
-      for (const auto& topic : request.topics.value_or(std::vector<p::OffsetFetchRequest::OffsetFetchRequestTopic>{})) {
+      for (const auto& topic :
+           request.topics.value_or(std::vector<p::OffsetFetchRequest::OffsetFetchRequestTopic>{})) {
         for (int32_t index : topic.partition_indexes) wanted->push_back({topic.name, index});
       }
     }
-    FetchedOffsets fetched = co_await fetch_group_offsets(groups_, request.group_id, std::move(wanted));
+    FetchedOffsets fetched = co_await fetch_group_offsets(groups_, request.group_id, wanted);
     response.error_code = to_wire(fetched.error);
     response.topics = by_topic<p::OffsetFetchResponse::OffsetFetchResponseTopic,
                                p::OffsetFetchResponse::OffsetFetchResponsePartition>(fetched);
@@ -472,7 +479,7 @@ boost::asio::awaitable<p::OffsetFetchResponse> Broker::offset_fetch(
         for (int32_t index : topic.partition_indexes) wanted->push_back({topic.name, index});
       }
     }
-    FetchedOffsets fetched = co_await fetch_group_offsets(groups_, group.group_id, std::move(wanted));
+    FetchedOffsets fetched = co_await fetch_group_offsets(groups_, group.group_id, wanted);
     auto& entry = response.groups.emplace_back();
     entry.group_id = group.group_id;
     entry.error_code = to_wire(fetched.error);
@@ -512,15 +519,15 @@ boost::asio::awaitable<p::ListGroupsResponse> Broker::list_groups(const RequestC
     co_return response;
   }
   for (unsigned shard = 0; shard < partitions_.shards().count(); ++shard) {
-    GroupWork<std::vector<ListedGroup>> work7 = [](GroupRegistry& registry, auto reply) {
-          std::vector<ListedGroup> result;
-          registry.for_each([&](const groups::Group& group) {
-            if (group.state() == groups::GroupState::kDead) return;
-            result.push_back({group.id(), group.protocol_type().value_or(""), group.state()});
-          });
-          reply(std::move(result));
-        };
-    auto listed = co_await groups_.run_on_shard<std::vector<ListedGroup>>(shard, std::move(work7));
+    GroupWork<std::vector<ListedGroup>> work = [](GroupRegistry& registry, auto reply) {
+      std::vector<ListedGroup> result;
+      registry.for_each([&](const groups::Group& group) {
+        if (group.state() == groups::GroupState::kDead) return;
+        result.push_back({group.id(), group.protocol_type().value_or(""), group.state()});
+      });
+      reply(std::move(result));
+    };
+    auto listed = co_await groups_.run_on_shard<std::vector<ListedGroup>>(shard, work);
     for (auto& group : listed) {
       if (!states.empty() && std::find(states.begin(), states.end(), group.state) == states.end()) {
         continue;
@@ -548,11 +555,11 @@ boost::asio::awaitable<p::DescribeGroupsResponse> Broker::describe_groups(
     }
     groups::GroupDescription description;
     if (groups_.active()) {
-      GroupWork<groups::GroupDescription> work8 = [group_id](GroupRegistry& registry, auto reply) {
-            auto group = registry.find(group_id);
-            reply(group ? group->describe() : groups::GroupDescription{});
-          };
-      description = co_await groups_.run<groups::GroupDescription>(group_id, std::move(work8));
+      GroupWork<groups::GroupDescription> work = [group_id](GroupRegistry& registry, auto reply) {
+        auto group = registry.find(group_id);
+        reply(group ? group->describe() : groups::GroupDescription{});
+      };
+      description = co_await groups_.run<groups::GroupDescription>(group_id, work);
     }
     entry.error_code = 0;
     entry.group_state = std::string(groups::state_name(description.state));
@@ -579,8 +586,7 @@ boost::asio::awaitable<p::DeleteGroupsResponse> Broker::delete_groups(
     if (invalid_group_id(group_id)) {
       error = ErrorCode::kInvalidGroupId;
     } else if (groups_.active()) {
-      GroupWork<ErrorCode> work9 = [group_id](GroupRegistry& registry,
-                                                                   auto reply) {
+      GroupWork<ErrorCode> work = [group_id](GroupRegistry& registry, auto reply) {
         auto group = registry.find(group_id);
         if (!group) {
           reply(ErrorCode::kGroupIdNotFound);
@@ -590,7 +596,7 @@ boost::asio::awaitable<p::DeleteGroupsResponse> Broker::delete_groups(
         if (refused != ErrorCode::kNone) reply(refused);
         registry.erase_if_dead(group_id);
       };
-      error = co_await groups_.run<ErrorCode>(group_id, std::move(work9));
+      error = co_await groups_.run<ErrorCode>(group_id, work);
     }
     auto& entry = response.results.emplace_back();
     entry.group_id = group_id;
@@ -629,17 +635,17 @@ boost::asio::awaitable<p::OffsetDeleteResponse> Broker::offset_delete(
   }
   using Outcome = std::pair<ErrorCode, std::vector<ErrorCode>>;
   const std::string group_id = request.group_id;
-  GroupWork<Outcome> work10 = [group_id, wanted](GroupRegistry& registry, auto reply) {
-        auto group = registry.find(group_id);
-        if (!group) {
-          reply(Outcome{ErrorCode::kGroupIdNotFound, {}});
-          return;
-        }
-        group->delete_offsets(wanted, [reply](ErrorCode error, std::vector<ErrorCode> errors) {
-          reply(Outcome{error, std::move(errors)});
-        });
-      };
-  Outcome outcome = co_await groups_.run<Outcome>(group_id, std::move(work10));
+  GroupWork<Outcome> work = [group_id, wanted](GroupRegistry& registry, auto reply) {
+    auto group = registry.find(group_id);
+    if (!group) {
+      reply(Outcome{ErrorCode::kGroupIdNotFound, {}});
+      return;
+    }
+    group->delete_offsets(wanted, [reply](ErrorCode error, std::vector<ErrorCode> errors) {
+      reply(Outcome{error, std::move(errors)});
+    });
+  };
+  Outcome outcome = co_await groups_.run<Outcome>(group_id, work);
   if (outcome.first != ErrorCode::kNone) {
     response.error_code = to_wire(outcome.first);
     response.topics.clear();

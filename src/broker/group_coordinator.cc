@@ -98,8 +98,8 @@ Status GroupCoordinator::replay_partition(int32_t partition_index) {
     for (const auto& range : read->ranges) {
       const size_t at = buffer.size();
       buffer.resize(at + range.length);
-      const ssize_t got = ::pread(range.fd, buffer.data() + at, range.length,
-                                  static_cast<off_t>(range.offset));
+      const ssize_t got =
+          ::pread(range.fd, buffer.data() + at, range.length, static_cast<off_t>(range.offset));
       if (got != static_cast<ssize_t>(range.length)) {
         return Error{ErrorCode::kKafkaStorageError,
                      fmt::format("short read of {}-{}", kOffsetsTopic, partition_index)};

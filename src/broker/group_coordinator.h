@@ -5,10 +5,10 @@
 // from it at start-up (load_all).
 #pragma once
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -26,15 +26,16 @@ namespace fjord::broker {
 inline constexpr std::string_view kOffsetsTopic = "__consumer_offsets";
 
 // Work for a group's shard: gets the shard's registry and a reply to call once.
-// Callers keep it in a named variable: g++ 12 mishandles temporaries that are
-// converted inside a co_await expression.
+// Callers keep it in a named variable and pass it by reference: g++ 12 destroys
+// a coroutine's by-value class arguments twice when the call is co_awaited in
+// the same expression (GCC PR 99576), so none of these coroutines takes one.
 template <typename T>
 using GroupWork = std::function<void(groups::GroupRegistry&, std::function<void(T)>)>;
 
 struct GroupCoordinatorConfig {
   groups::GroupLimits limits;
-  int32_t offsets_partitions = 50;              // offsets.topic.num.partitions
-  int32_t offsets_segment_bytes = 104857600;    // offsets.topic.segment.bytes
+  int32_t offsets_partitions = 50;               // offsets.topic.num.partitions
+  int32_t offsets_segment_bytes = 104857600;     // offsets.topic.segment.bytes
   int64_t retention_check_interval_ms = 600000;  // offsets.retention.check.interval.ms
 };
 
@@ -56,9 +57,9 @@ class GroupCoordinator {
   // Runs `work(registry, reply)` on the group's shard; resumes the caller with
   // the value passed to reply (exactly once, possibly later).
   template <typename T>
-  boost::asio::awaitable<T> run(const std::string& group_id, GroupWork<T> work);
+  boost::asio::awaitable<T> run(const std::string& group_id, GroupWork<T>& work);
   template <typename T>
-  boost::asio::awaitable<T> run_on_shard(unsigned shard, GroupWork<T> work);
+  boost::asio::awaitable<T> run_on_shard(unsigned shard, GroupWork<T>& work);
 
   // Owner shard, periodically: timers; offset retention when due.
   void tick_here(int64_t elapsed_ms);
@@ -83,24 +84,22 @@ struct GroupReply {
 };
 
 template <typename T>
-boost::asio::awaitable<T> GroupCoordinator::run(const std::string& group_id, GroupWork<T> work) {
-  const unsigned shard =
-      partitions_.shard_of(kOffsetsTopic, partition_for(group_id));
-  T value = co_await run_on_shard<T>(shard, std::move(work));
+boost::asio::awaitable<T> GroupCoordinator::run(const std::string& group_id, GroupWork<T>& work) {
+  const unsigned shard = partitions_.shard_of(kOffsetsTopic, partition_for(group_id));
+  T value = co_await run_on_shard<T>(shard, work);
   co_return value;
 }
 
 template <typename T>
-boost::asio::awaitable<T> GroupCoordinator::run_on_shard(unsigned shard, GroupWork<T> work) {
+boost::asio::awaitable<T> GroupCoordinator::run_on_shard(unsigned shard, GroupWork<T>& work) {
   auto executor = co_await boost::asio::this_coro::executor;
   auto reply = std::make_shared<GroupReply<T>>(executor);
-  boost::asio::post(partitions_.shards().executor(shard),
-                    [this, reply, work = std::move(work)] {
-                      work(registry_here(), [reply](T value) {
-                        reply->value = std::move(value);
-                        reply->latch->count_down();
-                      });
-                    });
+  boost::asio::post(partitions_.shards().executor(shard), [this, reply, work] {
+    work(registry_here(), [reply](T value) {
+      reply->value = std::move(value);
+      reply->latch->count_down();
+    });
+  });
   co_await reply->latch->wait();
   co_return std::move(reply->value);
 }

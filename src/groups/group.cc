@@ -43,11 +43,16 @@ bool same_protocols(const std::vector<Protocol>& a, const std::vector<Protocol>&
 
 std::string_view state_name(GroupState state) {
   switch (state) {
-    case GroupState::kEmpty: return "Empty";
-    case GroupState::kPreparingRebalance: return "PreparingRebalance";
-    case GroupState::kCompletingRebalance: return "CompletingRebalance";
-    case GroupState::kStable: return "Stable";
-    case GroupState::kDead: return "Dead";
+    case GroupState::kEmpty:
+      return "Empty";
+    case GroupState::kPreparingRebalance:
+      return "PreparingRebalance";
+    case GroupState::kCompletingRebalance:
+      return "CompletingRebalance";
+    case GroupState::kStable:
+      return "Stable";
+    case GroupState::kDead:
+      return "Dead";
   }
   return "Dead";
 }
@@ -125,8 +130,7 @@ void Group::join_new_member(const JoinRequest& request, int64_t now_ms, JoinCall
   if (request.group_instance_id) {
     auto known = static_members_.find(*request.group_instance_id);
     if (known != static_members_.end()) {
-      replace_static_member(known->second, std::move(member_id), request, now_ms,
-                            std::move(done));
+      replace_static_member(known->second, std::move(member_id), request, now_ms, std::move(done));
     } else {
       add_member_and_rebalance(std::move(member_id), request, now_ms, std::move(done));
     }
@@ -211,8 +215,7 @@ void Group::add_member_and_rebalance(std::string member_id, const JoinRequest& r
 // place; the old id is fenced. A Stable group with unchanged subscriptions does
 // not rebalance: the member gets its old assignment back at SyncGroup.
 void Group::replace_static_member(const std::string& old_id, std::string new_id,
-                                  const JoinRequest& request, int64_t now_ms,
-                                  JoinCallback done) {
+                                  const JoinRequest& request, int64_t now_ms, JoinCallback done) {
   auto node = members_.extract(old_id);
   Member& member = node.mapped();
   if (member.awaiting_join) {
@@ -252,16 +255,16 @@ void Group::replace_static_member(const std::string& old_id, std::string new_id,
   update_member_and_rebalance(current, request, now_ms, std::move(done));
 }
 
-void Group::update_member_and_rebalance(Member& member, const JoinRequest& request,
-                                        int64_t now_ms, JoinCallback done) {
+void Group::update_member_and_rebalance(Member& member, const JoinRequest& request, int64_t now_ms,
+                                        JoinCallback done) {
   member.protocols = request.protocols;
   member.session_timeout_ms = request.session_timeout_ms;
   member.rebalance_timeout_ms = request.rebalance_timeout_ms;
   member.supports_skip_assignment = request.supports_skip_assignment;
   if (member.awaiting_join) {
     // A duplicate JoinGroup: the older request is answered as superseded.
-    std::exchange(member.awaiting_join, nullptr)(join_error(ErrorCode::kRebalanceInProgress,
-                                                            member.id));
+    std::exchange(member.awaiting_join,
+                  nullptr)(join_error(ErrorCode::kRebalanceInProgress, member.id));
   }
   member.awaiting_join = std::move(done);
   maybe_prepare_rebalance(now_ms);
@@ -567,8 +570,8 @@ void Group::remove_member(const std::string& member_id, int64_t now_ms, bool upd
   if (it == members_.end()) return;
   Member& member = it->second;
   if (member.awaiting_join) {
-    std::exchange(member.awaiting_join, nullptr)(join_error(ErrorCode::kUnknownMemberId,
-                                                            member_id));
+    std::exchange(member.awaiting_join,
+                  nullptr)(join_error(ErrorCode::kUnknownMemberId, member_id));
   }
   if (member.awaiting_sync) {
     std::exchange(member.awaiting_sync, nullptr)(sync_error(ErrorCode::kUnknownMemberId));
@@ -697,8 +700,8 @@ void Group::delete_offsets(const std::vector<TopicPartition>& partitions,
   std::vector<OffsetsTopicRecord> tombstones;
   for (const auto& partition : partitions) {
     // Without knowing the subscriptions of a non-empty group, every topic may be in use.
-    const bool in_use = state_ != GroupState::kEmpty &&
-                        (!subscribed || subscribed->contains(partition.topic));
+    const bool in_use =
+        state_ != GroupState::kEmpty && (!subscribed || subscribed->contains(partition.topic));
     if (in_use) {
       errors.push_back(ErrorCode::kGroupSubscribedToTopic);
       continue;
@@ -712,10 +715,8 @@ void Group::delete_offsets(const std::vector<TopicPartition>& partitions,
     done(ErrorCode::kNone, std::move(errors));
     return;
   }
-  write_(std::move(tombstones),
-         [errors = std::move(errors), done = std::move(done)](ErrorCode error) mutable {
-           done(error, std::move(errors));
-         });
+  write_(std::move(tombstones), [errors = std::move(errors), done = std::move(done)](
+                                    ErrorCode error) mutable { done(error, std::move(errors)); });
 }
 
 bool Group::expire_offsets(int64_t now_ms) {
@@ -741,8 +742,7 @@ bool Group::expire_offsets(int64_t now_ms) {
       expired = now_ms - offset.commit_timestamp_ms >= limits_.offsets_retention_ms;
     }
     if (expired) {
-      tombstones.push_back(
-          OffsetRecord{{id_, it->first.topic, it->first.partition}, std::nullopt});
+      tombstones.push_back(OffsetRecord{{id_, it->first.topic, it->first.partition}, std::nullopt});
       it = offsets_.erase(it);
     } else {
       ++it;

@@ -32,11 +32,11 @@ std::optional<GroupState> parse_state(std::string_view name);
 
 // Broker settings that shape groups (Kafka's names in comments).
 struct GroupLimits {
-  int32_t min_session_timeout_ms = 6000;        // group.min.session.timeout.ms
-  int32_t max_session_timeout_ms = 1800000;     // group.max.session.timeout.ms
-  int32_t max_size = 2147483647;                // group.max.size
-  int32_t initial_rebalance_delay_ms = 3000;    // group.initial.rebalance.delay.ms
-  int32_t max_metadata_bytes = 4096;            // offset.metadata.max.bytes
+  int32_t min_session_timeout_ms = 6000;                  // group.min.session.timeout.ms
+  int32_t max_session_timeout_ms = 1800000;               // group.max.session.timeout.ms
+  int32_t max_size = 2147483647;                          // group.max.size
+  int32_t initial_rebalance_delay_ms = 3000;              // group.initial.rebalance.delay.ms
+  int32_t max_metadata_bytes = 4096;                      // offset.metadata.max.bytes
   int64_t offsets_retention_ms = 7LL * 24 * 3600 * 1000;  // offsets.retention.minutes
   // A member that joined but never completed a rebalance is dropped after this
   // (it may have gone away while its JoinGroup waited).
@@ -82,8 +82,8 @@ struct SyncRequest {
   std::string member_id;
   std::optional<std::string> group_instance_id;
   int32_t generation = -1;
-  std::optional<std::string> protocol_type;  // v5+
-  std::optional<std::string> protocol_name;  // v5+
+  std::optional<std::string> protocol_type;                               // v5+
+  std::optional<std::string> protocol_name;                               // v5+
   std::vector<std::pair<std::string, std::vector<uint8_t>>> assignments;  // leader's
 };
 
@@ -159,8 +159,8 @@ class Group : public std::enable_shared_from_this<Group> {
   void sync(const SyncRequest& request, int64_t now_ms, SyncCallback done);
   ErrorCode heartbeat(const HeartbeatRequest& request, int64_t now_ms);
   // One member of a LeaveGroup; an empty member_id names a static member by instance id.
-  ErrorCode leave(const std::string& member_id,
-                  const std::optional<std::string>& group_instance_id, int64_t now_ms);
+  ErrorCode leave(const std::string& member_id, const std::optional<std::string>& group_instance_id,
+                  int64_t now_ms);
   // Timeouts: sessions, rebalances, syncs, the initial rebalance delay.
   void tick(int64_t now_ms);
 
@@ -213,8 +213,8 @@ class Group : public std::enable_shared_from_this<Group> {
                           const std::vector<Protocol>& protocols) const;
   void join_new_member(const JoinRequest& request, int64_t now_ms, JoinCallback done);
   void join_known_member(const JoinRequest& request, int64_t now_ms, JoinCallback done);
-  void add_member_and_rebalance(std::string member_id, const JoinRequest& request,
-                                int64_t now_ms, JoinCallback done);
+  void add_member_and_rebalance(std::string member_id, const JoinRequest& request, int64_t now_ms,
+                                JoinCallback done);
   void replace_static_member(const std::string& old_id, std::string new_id,
                              const JoinRequest& request, int64_t now_ms, JoinCallback done);
   void update_member_and_rebalance(Member& member, const JoinRequest& request, int64_t now_ms,
@@ -226,8 +226,7 @@ class Group : public std::enable_shared_from_this<Group> {
   void complete_join(int64_t now_ms);
   bool elect_joined_leader();
   std::string select_protocol() const;
-  const std::vector<uint8_t>* metadata_for(const Member& member,
-                                           const std::string& protocol) const;
+  const std::vector<uint8_t>* metadata_for(const Member& member, const std::string& protocol) const;
   void complete_sync_as_leader(const SyncRequest& request, int64_t now_ms);
   void remove_member(const std::string& member_id, int64_t now_ms, bool update_state = true);
   void remove_expired_members(int64_t now_ms);
@@ -253,7 +252,7 @@ class Group : public std::enable_shared_from_this<Group> {
   std::map<std::string, Member> members_;
   std::map<std::string, std::string> static_members_;  // instance id -> member id
   std::map<std::string, int64_t> pending_members_;     // MEMBER_ID_REQUIRED: id -> deadline
-  std::set<std::string> pending_sync_;                  // joined but not yet synced
+  std::set<std::string> pending_sync_;                 // joined but not yet synced
   int64_t join_deadline_ms_ = 0;
   int64_t sync_deadline_ms_ = 0;
   bool initial_delay_active_ = false;

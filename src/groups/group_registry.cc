@@ -89,8 +89,8 @@ Status GroupRegistry::replay(std::span<const uint8_t> batches) {
 void GroupRegistry::finish_load() {
   for (auto it = groups_.begin(); it != groups_.end();) {
     const Group& group = *it->second;
-    const bool holds_nothing = group.state() == GroupState::kEmpty && !group.has_offsets() &&
-                               group.generation() == 0;
+    const bool holds_nothing =
+        group.state() == GroupState::kEmpty && !group.has_offsets() && group.generation() == 0;
     it = holds_nothing ? groups_.erase(it) : std::next(it);
   }
 }
