@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -58,6 +59,11 @@ class FakeLog {
     done(error);
   }
   void complete_last(ErrorCode error) { complete(writes_.size() - 1, error); }
+  void complete_oldest(ErrorCode error) {
+    for (size_t i = 0; i < writes_.size(); ++i) {
+      if (writes_[i].done) return complete(i, error);
+    }
+  }
   // Completes every pending write, oldest first, including ones they cause.
   void complete_all(ErrorCode error = ErrorCode::kNone) {
     for (size_t i = 0; i < writes_.size(); ++i) {
@@ -1341,6 +1347,151 @@ TEST_F(GroupTest, RestoredGroupRecordWithoutMembersIsEmpty) {
   EXPECT_EQ(group().generation(), 3);
   EXPECT_EQ(group().member_count(), 0u);
 }
+
+// --- Random sequences ----------------------------------------------------------
+
+// Clients that join, sync, heartbeat, commit and leave in a random order while
+// writes succeed or fail and time passes. Whatever happens, every JoinGroup and
+// SyncGroup gets exactly one answer once time has run on, the generation never
+// goes back, and an Empty/Stable group's membership matches its state.
+class RandomGroupTest : public GroupTest, public ::testing::WithParamInterface<uint32_t> {
+ protected:
+  struct Client {
+    JoinRequest request;
+    std::string member_id;
+    int32_t generation = -1;
+    std::vector<std::string> members_to_assign;  // as the leader last saw them
+  };
+
+  void step() {
+    Client& client = clients_[pick(clients_.size())];
+    switch (pick(14)) {
+      case 0:
+      case 1:
+        join_as(client);
+        break;
+      case 2:
+      case 3:
+      case 4:
+        sync_as(client);
+        break;
+      case 5:
+      case 6:
+        heartbeat(client.member_id, client.generation, client.request.group_instance_id);
+        break;
+      case 7:
+        group().leave(client.member_id, client.request.group_instance_id, now_ms_);
+        client.member_id.clear();
+        break;
+      case 8:
+        done_replies_.push_back(
+            commit(client.member_id, client.generation,
+                   {{{"orders", static_cast<int32_t>(pick(3))}, offset_at(1, now_ms_)}},
+                   client.request.group_instance_id));
+        break;
+      case 9:
+        advance(static_cast<int64_t>(pick(4000)));
+        break;
+      case 10:
+      case 11:
+      case 12:
+        complete_oldest_write();
+        break;
+      case 13:
+        // Rarely: an expiry that dies when the group is Empty without offsets.
+        if (pick(10) == 0) {
+          group().expire_offsets(now_ms_ + static_cast<int64_t>(pick(2)) * 8 * kDayMs);
+        }
+        break;
+    }
+  }
+
+  void join_as(Client& client) {
+    JoinRequest request = client.request;
+    request.member_id = client.member_id;
+    JoinReplies replies;
+    auto* target = &client;
+    group().join(request, now_ms_, [target, callback = replies.callback()](JoinResult result) {
+      if (result.error == ErrorCode::kNone || result.error == ErrorCode::kMemberIdRequired) {
+        target->member_id = result.member_id;
+        target->generation = result.generation;
+        target->members_to_assign.clear();
+        for (const auto& member : result.members) {
+          target->members_to_assign.push_back(member.member_id);
+        }
+      } else if (result.error == ErrorCode::kUnknownMemberId ||
+                 result.error == ErrorCode::kFencedInstanceId) {
+        target->member_id.clear();
+      }
+      callback(std::move(result));
+    });
+    join_replies_.push_back(replies);
+  }
+
+  void sync_as(Client& client) {
+    std::vector<std::pair<std::string, Bytes>> assignments;
+    for (const auto& id : client.members_to_assign) assignments.push_back({id, assignment_for(id)});
+    sync_replies_.push_back(
+        sync(client.member_id, client.generation, assignments, client.request.group_instance_id));
+  }
+
+  void complete_oldest_write() {
+    log_.complete_oldest(pick(4) == 0 ? ErrorCode::kCoordinatorNotAvailable : ErrorCode::kNone);
+  }
+
+  size_t pick(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(random_); }
+
+  void check_invariants() {
+    ASSERT_GE(group().generation(), last_generation_);
+    last_generation_ = group().generation();
+    if (group().state() == GroupState::kEmpty) {
+      ASSERT_EQ(group().member_count(), 0u);
+    }
+    if (group().state() == GroupState::kStable ||
+        group().state() == GroupState::kCompletingRebalance) {
+      ASSERT_GT(group().member_count(), 0u);
+    }
+    ASSERT_EQ(group().describe().members.size(), group().member_count());
+  }
+
+  std::mt19937 random_{GetParam()};
+  std::vector<Client> clients_;
+  std::vector<JoinReplies> join_replies_;
+  std::vector<SyncReplies> sync_replies_;
+  std::vector<DoneReplies> done_replies_;
+  int32_t last_generation_ = 0;
+};
+
+TEST_P(RandomGroupTest, EveryRequestIsAnsweredExactlyOnceAndStateStaysConsistent) {
+  limits_.initial_rebalance_delay_ms = static_cast<int32_t>(pick(2)) * 3000;
+  limits_.max_size = 4;
+  for (int i = 0; i < 5; ++i) {
+    Client client;
+    client.request = i < 2 ? static_member("instance-" + std::to_string(i))
+                           : new_member("client-" + std::to_string(i));
+    client.request.require_known_member_id = i == 4;
+    client.request.supports_skip_assignment = i == 0;
+    clients_.push_back(client);
+  }
+  for (int i = 0; i < 400; ++i) {
+    step();
+    check_invariants();
+    if (HasFatalFailure()) return;
+  }
+  // Time runs on, every write completes: everything waiting gets its answer.
+  for (int i = 0; i < 100; ++i) {
+    log_.complete_all(ErrorCode::kNone);
+    advance(10000);
+  }
+  log_.complete_all(ErrorCode::kNone);
+  for (const auto& replies : join_replies_) EXPECT_EQ(replies.count(), 1u);
+  for (const auto& replies : sync_replies_) EXPECT_EQ(replies.count(), 1u);
+  for (const auto& replies : done_replies_) EXPECT_EQ(replies.count(), 1u);
+  EXPECT_TRUE(group().state() == GroupState::kEmpty || group().state() == GroupState::kDead)
+      << state_name(group().state());
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, RandomGroupTest, ::testing::Range<uint32_t>(1, 41));
 
 }  // namespace
 }  // namespace fjord::groups
