@@ -588,6 +588,7 @@ void Group::remove_member(const std::string& member_id, int64_t now_ms, bool upd
     case GroupState::kStable:
     case GroupState::kCompletingRebalance:
       prepare_rebalance(now_ms);
+      maybe_complete_join(now_ms);  // the last member leaving empties the group now
       break;
     case GroupState::kPreparingRebalance:
       maybe_complete_join(now_ms);
