@@ -380,6 +380,23 @@ def fetch_offsets(connection, group, partitions=None):
     return raw.parse_offset_fetch_v5(body)
 
 
+def fetch_offsets_when_loaded(connection, group, partitions=None, timeout_s=30):
+    """FindCoordinator, then OffsetFetch retried while the coordinator is still loading
+    (COORDINATOR_LOAD_IN_PROGRESS etc., as clients retry after a broker restart)."""
+    find_coordinator(connection, group, timeout_s)
+    answer = {}
+
+    def loaded():
+        error, offsets = fetch_offsets(connection, group, partitions)
+        answer["last"] = (error, offsets)
+        return error not in RETRIABLE_COORDINATOR_ERRORS and not any(
+            entry[3] in RETRIABLE_COORDINATOR_ERRORS for entry in offsets.values())
+
+    wait_until(loaded, timeout_s, f"OffsetFetch of {group} without a loading error "
+                                  f"(last {answer.get('last')})")
+    return answer["last"]
+
+
 def list_groups(connection):
     body = connection.call(raw.list_groups_request_v2)
     return raw.parse_list_groups_v2(body)
