@@ -1377,7 +1377,11 @@ class RandomGroupTest : public GroupTest, public ::testing::WithParamInterface<u
         break;
       case 5:
       case 6:
-        heartbeat(client.member_id, client.generation, client.request.group_instance_id);
+        if (heartbeat(client.member_id, client.generation, client.request.group_instance_id) ==
+            ErrorCode::kNone) {
+          EXPECT_TRUE(group().state() == GroupState::kStable ||
+                      group().state() == GroupState::kCompletingRebalance);
+        }
         break;
       case 7:
         group().leave(client.member_id, client.request.group_instance_id, now_ms_);
@@ -1412,6 +1416,15 @@ class RandomGroupTest : public GroupTest, public ::testing::WithParamInterface<u
     JoinReplies replies;
     auto* target = &client;
     group().join(request, now_ms_, [target, callback = replies.callback()](JoinResult result) {
+      if (result.error == ErrorCode::kNone) {
+        // A generation's reply names its protocol and leader; a member list includes its reader.
+        EXPECT_TRUE(result.protocol_name.has_value());
+        EXPECT_FALSE(result.leader.empty());
+        EXPECT_TRUE(
+            result.members.empty() ||
+            std::any_of(result.members.begin(), result.members.end(),
+                        [&](const JoinedMember& m) { return m.member_id == result.member_id; }));
+      }
       if (result.error == ErrorCode::kNone || result.error == ErrorCode::kMemberIdRequired) {
         target->member_id = result.member_id;
         target->generation = result.generation;
