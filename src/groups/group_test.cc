@@ -97,14 +97,15 @@ using DoneReplies = Replies<ErrorCode>;
 
 // A "consumer" protocol's metadata as a Java/librdkafka client sends it: an
 // int16 version, then ConsumerProtocolSubscription at that version.
-Bytes subscription(const std::vector<std::string>& topics) {
+Bytes subscription(const std::vector<std::string>& topics, int16_t version = 1) {
   protocol::ConsumerProtocolSubscription value;
   value.topics = topics;
+  if (version >= 1) value.owned_partitions.push_back({topics.front(), {0, 1}, {}});
+  if (version >= 3) value.rack_id = "rack-a";
   OutboundMessage out;
   protocol::Writer writer(out);
-  constexpr int16_t kVersion = 1;
-  writer.write_int16(kVersion);
-  value.encode(writer, kVersion);
+  writer.write_int16(version);
+  value.encode(writer, std::min<int16_t>(version, 3));
   return out.bytes;
 }
 
@@ -1135,6 +1136,24 @@ TEST_F(GroupTest, DeleteOffsetsRefusesTopicsAStableConsumerGroupSubscribesTo) {
             (std::vector<ErrorCode>{ErrorCode::kGroupSubscribedToTopic, ErrorCode::kNone}));
   EXPECT_TRUE(group().committed({"orders", 0}).has_value());
   EXPECT_EQ(group().committed({"payments", 0}), std::nullopt);
+}
+
+// kafka-python sends version 0, the Java client version 3; Kafka reads any
+// version by its version-0 prefix, so a newer one (here 4) works as well.
+TEST_F(GroupTest, SubscribedTopicsAreTheUnionOverMembersWhateverTheirProtocolVersion) {
+  auto members = join_all({new_member("v0", {{"range", subscription({"orders"}, 0)}}),
+                           new_member("v3", {{"range", subscription({"payments"}, 3)}}),
+                           new_member("v4", {{"range", subscription({"refunds", "orders"}, 4)}})});
+  sync_all(members);
+  EXPECT_EQ(group().subscribed_topics(), (std::set<std::string>{"orders", "payments", "refunds"}));
+}
+
+TEST_F(GroupTest, GroupsOfOtherProtocolTypesHaveNoKnownSubscriptions) {
+  JoinRequest request = new_member("connect-worker");
+  request.protocol_type = "connect";
+  auto members = join_all({request});
+  sync_all(members);
+  EXPECT_EQ(group().subscribed_topics(), std::nullopt);
 }
 
 TEST_F(GroupTest, DeleteOffsetsOfAnEmptyGroupWritesTombstones) {
