@@ -15,11 +15,6 @@ import uuid
 
 import pytest
 
-# Tests of consumer groups wait for the group coordinator (issue 3); until it lands
-# FindCoordinator answers COORDINATOR_NOT_AVAILABLE and these would only time out.
-needs_group_coordinator = pytest.mark.skip(
-    reason="needs the group coordinator (issue 3: consumer groups and committed offsets)")
-
 READY_PATTERN = re.compile(
     r"fjord ready: kafka listener ([0-9.]+):(\d+), node (\d+), data (.+)")
 DEFAULT_TEST_TIMEOUT_S = 120

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import needs_group_coordinator, broker_binary, unique_topic, wait_until
+from conftest import broker_binary, unique_topic, wait_until
 
 CLI_TIMEOUT_S = 60
 
@@ -313,7 +313,9 @@ def test_consume_stops_at_end_of_every_partition(broker):
     assert sorted(out) == sorted(f"v{i}" for i in range(30))
 
 
-@needs_group_coordinator
+@pytest.mark.xfail(strict=True, reason=(
+    "fjord consume --group starts at the end of each partition: fetch_topics (src/cli/admin.cc) "
+    "creates the topic with a fresh topic conf whose auto.offset.reset (largest) wins"))
 def test_consume_with_group_commits_offsets(broker):
     topic = create(broker, unique_topic("cli"), "--partitions", "2")
     group = unique_topic("group")

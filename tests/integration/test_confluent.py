@@ -15,7 +15,7 @@ from confluent_kafka import (OFFSET_BEGINNING, OFFSET_END, TIMESTAMP_CREATE_TIME
                              KafkaException, TopicPartition)
 from confluent_kafka.admin import ConfigResource, NewPartitions, NewTopic
 
-from conftest import needs_group_coordinator, recent_timestamp_ms, unique_topic, wait_until
+from conftest import recent_timestamp_ms, unique_topic, wait_until
 from fjord_helpers import (ADMIN_TIMEOUT_S, admin_client, consume, create_topic, kafka_error_code,
                            new_consumer, new_producer, produce_sync, read_messages,
                            wait_for_leaders, watermarks)
@@ -282,7 +282,6 @@ def test_consume_from_latest_sees_only_new_messages(broker):
         consumer.close()
 
 
-@needs_group_coordinator
 def test_consume_from_earliest_with_auto_offset_reset(broker):
     """Needs the group coordinator: librdkafka asks OffsetFetch for the committed offset
     first and applies auto.offset.reset=earliest when there is none."""
@@ -387,7 +386,6 @@ def test_no_auto_creation_when_disabled(broker_factory):
 # ------------------------------------------------------------------------ consumer groups
 
 
-@needs_group_coordinator
 def test_group_consumer_commits_and_a_successor_resumes(broker):
     """subscribe() with a group: join, sync, fetch, commit; a new member of the same group
     continues after the committed offset."""

@@ -15,7 +15,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from confluent_kafka import OFFSET_BEGINNING
 
-from conftest import needs_group_coordinator, recent_timestamp_ms, unique_topic
+from conftest import recent_timestamp_ms, unique_topic
 from fjord_helpers import consume, create_topic, produce_sync, watermarks
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -111,7 +111,6 @@ def test_produce_round_trips_byte_exact(broker, acks, codec):
     assert records_as_json(records) == result["sent"]
 
 
-@needs_group_coordinator
 def test_consumer_group_reads_from_beginning(broker):
     topic = create_topic(broker.bootstrap, unique_topic("js-cons"), partitions=2)
     sent = [{"key": f"k{i}".encode(), "value": bytes([i % 256]) * i, "partition": i % 2,
