@@ -840,7 +840,6 @@ TEST_F(GroupTest, LastMemberLeavingWritesAnEmptyGroupRecord) {
   auto members = stable_group(1);
   const size_t writes_before = log_.write_count();
   EXPECT_EQ(group().leave(members[0].id(), std::nullopt, now_ms_), ErrorCode::kNone);
-  advance(0);  // see LastMemberLeavingEmptiesTheGroupAtOnce
   EXPECT_EQ(group().state(), GroupState::kEmpty);
   EXPECT_EQ(group().member_count(), 0u);
   ASSERT_EQ(log_.write_count(), writes_before + 1);
@@ -852,13 +851,10 @@ TEST_F(GroupTest, LastMemberLeavingWritesAnEmptyGroupRecord) {
   EXPECT_EQ(written.value->leader, std::nullopt);
 }
 
-// BUG (reported in /tmp/groups-bugs.md): Kafka's prepareRebalance tries to
-// complete the join at once (tryCompleteElseWatch), so the last member leaving
-// makes the group Empty within the LeaveGroup. Group::leave leaves it in
-// PreparingRebalance with no members until the next tick, so a DeleteGroups or
-// a generation -1 commit right after a consumer closes is refused
-// (NON_EMPTY_GROUP / UNKNOWN_MEMBER_ID).
-TEST_F(GroupTest, DISABLED_LastMemberLeavingEmptiesTheGroupAtOnce) {
+// Kafka's prepareRebalance tries to complete the join at once
+// (tryCompleteElseWatch): the last member leaving makes the group Empty within
+// the LeaveGroup, so a DeleteGroups right after a consumer closes succeeds.
+TEST_F(GroupTest, LastMemberLeavingEmptiesTheGroupAtOnce) {
   auto members = stable_group(1);
   EXPECT_EQ(group().leave(members[0].id(), std::nullopt, now_ms_), ErrorCode::kNone);
   EXPECT_EQ(group().state(), GroupState::kEmpty);
@@ -950,7 +946,7 @@ TEST_F(StaticGroupTest, StaticLeaderRejoiningWithoutSkipAssignmentIsNotToldItLea
 
 // BUG (reported): as DISABLED_StaticLeaderReplacementPersistsTheNewLeaderId;
 // the leader check fails, so the v9 leader gets neither members nor SkipAssignment.
-TEST_F(StaticGroupTest, DISABLED_StaticLeaderRejoiningWithSkipAssignmentLeadsWithoutAssigning) {
+TEST_F(StaticGroupTest, StaticLeaderRejoiningWithSkipAssignmentLeadsWithoutAssigning) {
   const TestMember& leader = members_[0];
   log_.set_auto_complete(true);
   JoinRequest request = leader.request;
@@ -971,7 +967,7 @@ TEST_F(StaticGroupTest, DISABLED_StaticLeaderRejoiningWithSkipAssignmentLeadsWit
 // `if (leader_ == old_id) leader_ = new_id` and `pending_sync_.erase(old_id)`,
 // so a replaced static leader leaves leader_ naming a member id that no longer
 // exists (written to the log; Kafka's replaceStaticMember moves the leader).
-TEST_F(StaticGroupTest, DISABLED_StaticLeaderReplacementPersistsTheNewLeaderId) {
+TEST_F(StaticGroupTest, StaticLeaderReplacementPersistsTheNewLeaderId) {
   const TestMember& leader = members_[0];
   ASSERT_EQ(leader.joined.leader, leader.id());
   auto replies = join(leader.request);
@@ -1178,7 +1174,6 @@ TEST_F(GroupTest, EmptyGroupOffsetsExpireRetentionAfterTheGroupBecameEmpty) {
   now_ms_ += 5 * kDayMs;  // the member heartbeated all along
   ASSERT_EQ(heartbeat(members[0].id(), 1), ErrorCode::kNone);
   ASSERT_EQ(group().leave(members[0].id(), std::nullopt, now_ms_), ErrorCode::kNone);
-  advance(0);
   ASSERT_EQ(group().state(), GroupState::kEmpty);
   const size_t writes_before = log_.write_count();
 
@@ -1241,7 +1236,7 @@ TEST_F(GroupTest, StandaloneOffsetsExpireFromTheirOwnCommitTime) {
 // written (getExpiredOffsets skips pendingOffsetCommits, and hasOffsets counts
 // them, so the group does not die). Group tombstones the old value and kills
 // the group, then drops the acknowledged commit when its write completes.
-TEST_F(GroupTest, DISABLED_ExpiryLeavesOffsetsWithACommitInFlight) {
+TEST_F(GroupTest, ExpiryLeavesOffsetsWithACommitInFlight) {
   commit_standalone({"orders", 0}, offset_at(1, now_ms_));
   now_ms_ += limits_.offsets_retention_ms;
   auto done = commit("", -1, {{{"orders", 0}, offset_at(2, now_ms_)}});
@@ -1257,7 +1252,7 @@ TEST_F(GroupTest, DISABLED_ExpiryLeavesOffsetsWithACommitInFlight) {
 // BUG (reported): in a Stable consumer group Kafka keeps the offsets of
 // subscribed topics whatever their expire timestamp (getExpiredOffsets filters
 // subscribedTopics first); Group expires them by an explicit timestamp.
-TEST_F(GroupTest, DISABLED_StableGroupKeepsSubscribedOffsetsDespiteAnExpireTimestamp) {
+TEST_F(GroupTest, StableGroupKeepsSubscribedOffsetsDespiteAnExpireTimestamp) {
   auto members = stable_group(1);  // subscribed to "orders"
   log_.set_auto_complete(true);
   commit(members[0].id(), 1, {{{"orders", 0}, offset_at(1, now_ms_, now_ms_ + 1000)}});
