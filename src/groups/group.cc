@@ -214,7 +214,7 @@ void Group::add_member_and_rebalance(std::string member_id, const JoinRequest& r
 // KIP-345: a static member that restarts gets a new member id but keeps its
 // place; the old id is fenced. A Stable group with unchanged subscriptions does
 // not rebalance: the member gets its old assignment back at SyncGroup.
-void Group::replace_static_member(const std::string& old_id, std::string new_id,
+void Group::replace_static_member(std::string old_id, std::string new_id,
                                   const JoinRequest& request, int64_t now_ms, JoinCallback done) {
   auto node = members_.extract(old_id);
   Member& member = node.mapped();
@@ -242,6 +242,9 @@ void Group::replace_static_member(const std::string& old_id, std::string new_id,
     const bool is_leader = leader_ == new_id;
     JoinResult result = join_result_for(current, is_leader && current.supports_skip_assignment);
     result.skip_assignment = is_leader && current.supports_skip_assignment;
+    // KIP-814: a leader that cannot skip the assignment is not told it leads,
+    // or it would assign partitions to nobody but itself.
+    if (is_leader && !current.supports_skip_assignment) result.leader = old_id;
     // Persist the new id so that a coordinator restart still knows the member.
     store_group([done = std::move(done), result = std::move(result)](ErrorCode error) mutable {
       if (error != ErrorCode::kNone) {
@@ -676,12 +679,21 @@ void Group::commit(const CommitRequest& request, int64_t now_ms, DoneCallback do
   records.reserve(request.offsets.size());
   for (const auto& [partition, offset] : request.offsets) {
     records.push_back(OffsetRecord{{id_, partition.topic, partition.partition}, offset});
+    ++pending_commits_[partition];
   }
   write_(std::move(records), [weak = weak_from_this(), offsets = request.offsets,
                               done = std::move(done)](ErrorCode error) {
     auto self = weak.lock();
-    if (error == ErrorCode::kNone && self && self->state_ != GroupState::kDead) {
-      for (const auto& [partition, offset] : offsets) self->offsets_[partition] = offset;
+    if (self) {
+      for (const auto& [partition, offset] : offsets) {
+        auto pending = self->pending_commits_.find(partition);
+        if (pending != self->pending_commits_.end() && --pending->second == 0) {
+          self->pending_commits_.erase(pending);
+        }
+        if (error == ErrorCode::kNone && self->state_ != GroupState::kDead) {
+          self->offsets_[partition] = offset;
+        }
+      }
     }
     done(error);
   });
@@ -720,28 +732,34 @@ void Group::delete_offsets(const std::vector<TopicPartition>& partitions,
                                     ErrorCode error) mutable { done(error, std::move(errors)); });
 }
 
+// Which offsets may expire follows Kafka (KIP-211): a Stable consumer group's
+// offsets of topics it no longer subscribes to, by commit time; an Empty
+// group's offsets, counted from when it became empty; offsets committed outside
+// group management, by commit time. An explicit expire timestamp (OffsetCommit
+// v2-4) replaces the retention period. Offsets being written never expire.
 bool Group::expire_offsets(int64_t now_ms) {
   if (state_ == GroupState::kDead) return true;
-  std::optional<std::set<std::string>> subscribed;
-  if (state_ == GroupState::kStable && protocol_type_ == kConsumerProtocolType) {
-    subscribed = subscribed_topics();
+  std::optional<std::set<std::string>> keep_topics;
+  bool from_state_change = false;
+  if (!protocol_type_) {
+    // Only commits from outside group management: each ages from its commit.
+  } else if (state_ == GroupState::kStable && protocol_type_ == kConsumerProtocolType) {
+    keep_topics = subscribed_topics();
+    if (!keep_topics) return false;
+  } else if (state_ == GroupState::kEmpty) {
+    from_state_change = state_timestamp_ms_ >= 0;
+  } else {
+    return false;
   }
   std::vector<OffsetsTopicRecord> tombstones;
   for (auto it = offsets_.begin(); it != offsets_.end();) {
     const CommittedOffset& offset = it->second;
-    bool expired = false;
-    if (offset.expire_timestamp_ms >= 0) {
-      expired = now_ms >= offset.expire_timestamp_ms;
-    } else if (state_ == GroupState::kEmpty) {
-      // Retention counts from when a managed group became empty (KIP-211); the
-      // offsets of a group that never had members age from their own commits.
-      const int64_t base_ms = protocol_type_ && state_timestamp_ms_ >= 0
-                                  ? state_timestamp_ms_
-                                  : offset.commit_timestamp_ms;
-      expired = now_ms - base_ms >= limits_.offsets_retention_ms;
-    } else if (subscribed && !subscribed->contains(it->first.topic)) {
-      expired = now_ms - offset.commit_timestamp_ms >= limits_.offsets_retention_ms;
-    }
+    const bool kept = (keep_topics && keep_topics->contains(it->first.topic)) ||
+                      pending_commits_.contains(it->first);
+    const int64_t base_ms = from_state_change ? state_timestamp_ms_ : offset.commit_timestamp_ms;
+    const bool expired = !kept && (offset.expire_timestamp_ms >= 0
+                                       ? now_ms >= offset.expire_timestamp_ms
+                                       : now_ms - base_ms >= limits_.offsets_retention_ms);
     if (expired) {
       tombstones.push_back(OffsetRecord{{id_, it->first.topic, it->first.partition}, std::nullopt});
       it = offsets_.erase(it);
@@ -749,8 +767,8 @@ bool Group::expire_offsets(int64_t now_ms) {
       ++it;
     }
   }
-  const bool dies = state_ == GroupState::kEmpty && offsets_.empty() && members_.empty() &&
-                    pending_members_.empty();
+  const bool dies = state_ == GroupState::kEmpty && offsets_.empty() && pending_commits_.empty() &&
+                    members_.empty() && pending_members_.empty();
   if (dies) {
     tombstones.push_back(GroupMetadataRecord{id_, std::nullopt});
     state_ = GroupState::kDead;

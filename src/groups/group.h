@@ -151,7 +151,7 @@ class Group : public std::enable_shared_from_this<Group> {
   // Never used: created by a request that failed, holding nothing.
   bool is_unused() const {
     return state_ == GroupState::kEmpty && generation_ == 0 && members_.empty() &&
-           pending_members_.empty() && offsets_.empty();
+           pending_members_.empty() && offsets_.empty() && pending_commits_.empty();
   }
 
   // The classic protocol. Replies may come later (join waits for the others).
@@ -215,8 +215,8 @@ class Group : public std::enable_shared_from_this<Group> {
   void join_known_member(const JoinRequest& request, int64_t now_ms, JoinCallback done);
   void add_member_and_rebalance(std::string member_id, const JoinRequest& request, int64_t now_ms,
                                 JoinCallback done);
-  void replace_static_member(const std::string& old_id, std::string new_id,
-                             const JoinRequest& request, int64_t now_ms, JoinCallback done);
+  void replace_static_member(std::string old_id, std::string new_id, const JoinRequest& request,
+                             int64_t now_ms, JoinCallback done);
   void update_member_and_rebalance(Member& member, const JoinRequest& request, int64_t now_ms,
                                    JoinCallback done);
   JoinResult join_result_for(const Member& member, bool include_members) const;
@@ -260,6 +260,7 @@ class Group : public std::enable_shared_from_this<Group> {
   int64_t initial_delay_remaining_ms_ = 0;
   uint64_t next_member_number_ = 0;
   std::map<TopicPartition, CommittedOffset> offsets_;
+  std::map<TopicPartition, int> pending_commits_;  // writes in flight; never expired
 };
 
 }  // namespace fjord::groups

@@ -79,7 +79,14 @@ Status GroupRegistry::replay(std::span<const uint8_t> batches) {
     }
     auto& metadata = std::get<GroupMetadataRecord>(record);
     if (!metadata.value) {
-      groups_.erase(metadata.group);
+      // The group's metadata goes; offsets not tombstoned themselves stay, as an
+      // Empty group (Kafka loads the two apart).
+      auto it = groups_.find(metadata.group);
+      if (it != groups_.end() && it->second->has_offsets()) {
+        it->second->restore(GroupRecord{}, now_ms);
+      } else if (it != groups_.end()) {
+        groups_.erase(it);
+      }
       return;
     }
     get_or_create(metadata.group)->restore(*metadata.value, now_ms);

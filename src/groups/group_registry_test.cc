@@ -172,13 +172,13 @@ TEST_F(GroupRegistryTest, OffsetsCommittedAfterAGroupTombstoneStartAFreshGroup) 
   EXPECT_EQ(group->committed({"orders", 0})->offset, 11);
 }
 
-// BUG (reported): Kafka loads offsets and group metadata separately
+// Kafka loads offsets and group metadata separately
 // (GroupMetadataManager.doLoadGroupsAndOffsets): a group tombstone removes the
 // group's metadata, not offsets that were never tombstoned themselves; those
-// come back as an Empty group. The registry's replay erases them with the group.
+// come back as an Empty group.
 // (Matters for a commit that lands between expiry's offset tombstones and its
-// group tombstone, see DISABLED_ExpiryLeavesOffsetsWithACommitInFlight.)
-TEST_F(GroupRegistryTest, DISABLED_GroupTombstoneKeepsOffsetsThatWereNotTombstoned) {
+// group tombstone, see ExpiryLeavesOffsetsWithACommitInFlight.)
+TEST_F(GroupRegistryTest, GroupTombstoneKeepsOffsetsThatWereNotTombstoned) {
   const Bytes log = log_of({
       {offset("g", "orders", 0, 11)},
       {GroupMetadataRecord{"g", std::nullopt}},

@@ -929,8 +929,7 @@ TEST_F(StaticGroupTest, ReplacedMemberIdIsFencedOnHeartbeatSyncAndCommit) {
 // A static leader rejoining a Stable group without SkipAssignment (JoinGroup
 // < v9) gets no member list, so Kafka answers with the *old* leader id
 // (updateStaticMemberAndRebalance: leaderId = currentLeader) for the client not
-// to think it leads and assign to nobody. (Passes today only because of the
-// stale leader id, see DISABLED_StaticLeaderReplacementPersistsTheNewLeaderId.)
+// to think it leads and assign to nobody.
 TEST_F(StaticGroupTest, StaticLeaderRejoiningWithoutSkipAssignmentIsNotToldItLeads) {
   const TestMember& leader = members_[0];
   ASSERT_EQ(leader.joined.leader, leader.id());
@@ -944,8 +943,8 @@ TEST_F(StaticGroupTest, StaticLeaderRejoiningWithoutSkipAssignmentIsNotToldItLea
   EXPECT_EQ(replies.last().leader, leader.id());
 }
 
-// BUG (reported): as DISABLED_StaticLeaderReplacementPersistsTheNewLeaderId;
-// the leader check fails, so the v9 leader gets neither members nor SkipAssignment.
+// KIP-814: a v9 static leader rejoining a Stable group is told it leads, with the
+// members, and to skip the assignment.
 TEST_F(StaticGroupTest, StaticLeaderRejoiningWithSkipAssignmentLeadsWithoutAssigning) {
   const TestMember& leader = members_[0];
   log_.set_auto_complete(true);
@@ -962,11 +961,8 @@ TEST_F(StaticGroupTest, StaticLeaderRejoiningWithSkipAssignmentLeadsWithoutAssig
   EXPECT_EQ(group().state(), GroupState::kStable);
 }
 
-// BUG (reported): Group::replace_static_member takes `old_id` by reference to
-// the static_members_ entry and overwrites that entry with the new id before
-// `if (leader_ == old_id) leader_ = new_id` and `pending_sync_.erase(old_id)`,
-// so a replaced static leader leaves leader_ naming a member id that no longer
-// exists (written to the log; Kafka's replaceStaticMember moves the leader).
+// A replaced static leader stays the leader under its new member id, in memory
+// and in the stored group (Kafka's replaceStaticMember moves the leader).
 TEST_F(StaticGroupTest, StaticLeaderReplacementPersistsTheNewLeaderId) {
   const TestMember& leader = members_[0];
   ASSERT_EQ(leader.joined.leader, leader.id());
@@ -1232,10 +1228,9 @@ TEST_F(GroupTest, StandaloneOffsetsExpireFromTheirOwnCommitTime) {
   EXPECT_NE(group().state(), GroupState::kDead);
 }
 
-// BUG (reported): Kafka never expires an offset with a commit still being
-// written (getExpiredOffsets skips pendingOffsetCommits, and hasOffsets counts
-// them, so the group does not die). Group tombstones the old value and kills
-// the group, then drops the acknowledged commit when its write completes.
+// Kafka never expires an offset with a commit still being written
+// (getExpiredOffsets skips pendingOffsetCommits, and hasOffsets counts them, so
+// the group does not die meanwhile).
 TEST_F(GroupTest, ExpiryLeavesOffsetsWithACommitInFlight) {
   commit_standalone({"orders", 0}, offset_at(1, now_ms_));
   now_ms_ += limits_.offsets_retention_ms;
@@ -1249,9 +1244,8 @@ TEST_F(GroupTest, ExpiryLeavesOffsetsWithACommitInFlight) {
   EXPECT_EQ(group().committed({"orders", 0})->offset, 2);
 }
 
-// BUG (reported): in a Stable consumer group Kafka keeps the offsets of
-// subscribed topics whatever their expire timestamp (getExpiredOffsets filters
-// subscribedTopics first); Group expires them by an explicit timestamp.
+// In a Stable consumer group Kafka keeps the offsets of subscribed topics
+// whatever their expire timestamp (getExpiredOffsets filters subscribedTopics first).
 TEST_F(GroupTest, StableGroupKeepsSubscribedOffsetsDespiteAnExpireTimestamp) {
   auto members = stable_group(1);  // subscribed to "orders"
   log_.set_auto_complete(true);
