@@ -183,7 +183,10 @@ def test_commit_acknowledged_just_before_broker_kill_survives(broker_factory):
     produced = produce_round(node.bootstrap, topic, 3, 10, "d")
     ends = {p: 1 + max(o for q, o in produced if q == p) for p in range(3)}
     group = unique_topic("g-durable")
-    member = start_member("m0", CLIENT, node.bootstrap, group, topic, commit="sync")
+    # The killed member stays in the restored group until its session expires; a short
+    # session keeps the successor's wait short.
+    member = start_member("m0", CLIENT, node.bootstrap, group, topic, commit="sync",
+                          session_timeout_ms=6000)
     try:
         def committed_all():
             acked = {}
