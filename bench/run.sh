@@ -18,6 +18,8 @@
 #                         section of BENCH_OUT is replaced, the rest is kept
 #   GROUP_MEMBERS="1 10 100" GROUP_ROUNDS=3 GROUP_PARTITIONS=100
 #   COMMIT_SECONDS=10 COMMIT_IN_FLIGHT=32
+#   LOAD_TIMEOUT_S=900    bound on one fjord-load run (a synchronous commit waits
+#                         for ever if the broker dies under it)
 #   FJORD_BENCH_BROKER=fake  benchmark librdkafka's mock cluster instead of Fjord
 #                         (tests the script without the broker; numbers mean nothing)
 #   BENCH_OUT=docs/benchmarks.md RELEASE_DIR=build/release
@@ -40,6 +42,7 @@ group_rounds=${GROUP_ROUNDS:-3}
 group_partitions=${GROUP_PARTITIONS:-100}
 commit_seconds=${COMMIT_SECONDS:-10}
 commit_in_flight=${COMMIT_IN_FLIGHT:-32}
+load_timeout_s=${LOAD_TIMEOUT_S:-900}
 load="$release_dir/bench/fjord-load"
 topic="bench-$(date +%s)"
 group_topic="bench-groups-$(date +%s)"
@@ -162,8 +165,9 @@ run_labelled_load() {
   fi
   cpu_before=$(cpu_seconds "$broker_pid")
   # A failed mode is reported, not fatal: the other modes and the limits still run.
-  logged "$load" "$mode" --bootstrap "$bootstrap" --topic "$load_topic" \
-    --json "$run_dir/load-$label.json" "$@" || note "fjord-load $label failed (exit code $?)"
+  logged timeout --kill-after=10 "$load_timeout_s" "$load" "$mode" --bootstrap "$bootstrap" \
+    --topic "$load_topic" --json "$run_dir/load-$label.json" "$@" ||
+    note "fjord-load $label failed (exit code $?; 124: killed after $load_timeout_s s)"
   if ! kill -0 "$broker_pid" 2>/dev/null; then
     note "the broker exited during fjord-load $label (see $run_dir/broker.log)"
     return
@@ -198,6 +202,7 @@ run_group_loads() {
       --timeout-s 120
   done
   if [ "$delay_ms" != default ]; then
+    local load_timeout_s=$((commit_seconds + 120))
     run_labelled_load commit-sync-1 commit "$group_topic" --seconds "$commit_seconds" \
       --commit-partitions 1
     run_labelled_load commit-sync-6 commit "$group_topic" --seconds "$commit_seconds" \
