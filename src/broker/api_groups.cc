@@ -74,27 +74,35 @@ boost::asio::awaitable<ErrorCode> Broker::ensure_offsets_topic() {
     co_return ErrorCode::kNone;
   }
   const std::string name(kOffsetsTopic);
-  if (const metadata::TopicInfo* topic = controller_.image()->find(name)) {
-    groups_.activate(topic->partition_count);
-    co_return ErrorCode::kNone;
+  if (controller_.image()->find(name) == nullptr) {
+    const auto& config = groups_.config();
+    metadata::ConfigMap configs = {
+        {"cleanup.policy", "compact"},
+        {"segment.bytes", std::to_string(config.offsets_segment_bytes)},
+        {"max.message.bytes", std::to_string(config.offsets_segment_bytes)},
+        {"flush.messages", "1"},
+    };
+    auto created = co_await create_topic(name, config.offsets_partitions, 1, configs, false);
+    if (!created && created.error().code != ErrorCode::kTopicAlreadyExists) {
+      fmt::print(stderr, "fjord: cannot create {}: {}\n", name, created.error().message);
+      co_return ErrorCode::kCoordinatorNotAvailable;
+    }
   }
-  const auto& config = groups_.config();
-  metadata::ConfigMap configs = {
-      {"cleanup.policy", "compact"},
-      {"segment.bytes", std::to_string(config.offsets_segment_bytes)},
-      {"max.message.bytes", std::to_string(config.offsets_segment_bytes)},
-      {"flush.messages", "1"},
-  };
-  auto created = co_await create_topic(name, config.offsets_partitions, 1, configs, false);
-  if (!created && created.error().code != ErrorCode::kTopicAlreadyExists) {
-    fmt::print(stderr, "fjord: cannot create {}: {}\n", name, created.error().message);
+  // Another request may have created the topic and still be opening its
+  // partitions: opening is idempotent, so make sure every one is open before
+  // anyone is told this node coordinates.
+  auto image = controller_.image();
+  auto topic = image->topics.find(name);
+  if (topic == image->topics.end()) {
     co_return ErrorCode::kCoordinatorNotAvailable;
   }
-  const metadata::TopicInfo* topic = controller_.image()->find(name);
-  if (topic == nullptr) {
+  const std::shared_ptr<const metadata::TopicInfo> info = topic->second;
+  Status opened = co_await partitions_.open_topic(info);
+  if (!opened) {
+    fmt::print(stderr, "fjord: cannot open {}: {}\n", name, opened.error().message);
     co_return ErrorCode::kCoordinatorNotAvailable;
   }
-  groups_.activate(topic->partition_count);
+  groups_.activate(info->partition_count);
   co_return ErrorCode::kNone;
 }
 

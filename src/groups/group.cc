@@ -707,6 +707,11 @@ std::optional<CommittedOffset> Group::committed(const TopicPartition& partition)
 
 void Group::delete_offsets(const std::vector<TopicPartition>& partitions,
                            std::function<void(ErrorCode, std::vector<ErrorCode>)> done) {
+  if (state_ != GroupState::kEmpty && protocol_type_ != kConsumerProtocolType) {
+    // Only consumer groups say what they use; Kafka refuses the whole request.
+    done(ErrorCode::kNonEmptyGroup, {});
+    return;
+  }
   std::optional<std::set<std::string>> subscribed;
   if (state_ != GroupState::kEmpty) subscribed = subscribed_topics();
   std::vector<ErrorCode> errors;
