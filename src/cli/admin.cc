@@ -55,8 +55,10 @@ Result<EventPtr> AdminRequest::wait(const char* what) {
 Result<std::vector<TopicInfo>> fetch_topics(KafkaClient& client, const std::string& name) {
   rd_kafka_topic_t* topic = nullptr;
   if (!name.empty()) {
-    rd_kafka_topic_conf_t* topic_conf = rd_kafka_topic_conf_new();
-    topic = rd_kafka_topic_new(client.handle(), name.c_str(), topic_conf);
+    // No topic conf of our own: the handle keeps the first conf a topic was
+    // created with, and a fresh one would override the client's topic settings
+    // (auto.offset.reset of a group consumer) with librdkafka's defaults.
+    topic = rd_kafka_topic_new(client.handle(), name.c_str(), nullptr);
     if (topic == nullptr) {
       return Error{ErrorCode::kInvalidTopicException, fmt::format("invalid topic name '{}'", name)};
     }

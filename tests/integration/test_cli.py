@@ -313,9 +313,6 @@ def test_consume_stops_at_end_of_every_partition(broker):
     assert sorted(out) == sorted(f"v{i}" for i in range(30))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "fjord consume --group starts at the end of each partition: fetch_topics (src/cli/admin.cc) "
-    "creates the topic with a fresh topic conf whose auto.offset.reset (largest) wins"))
 def test_consume_with_group_commits_offsets(broker):
     topic = create(broker, unique_topic("cli"), "--partitions", "2")
     group = unique_topic("group")
