@@ -52,6 +52,10 @@ bool invalid_group_id(const std::string& group_id) {
   return group_id.empty() || group_id.size() > groups::kMaxKeyStringBytes;
 }
 
+bool partition_exists(const metadata::TopicInfo* topic, int32_t partition) {
+  return topic != nullptr && partition >= 0 && partition < topic->partition_count;
+}
+
 groups::JoinResult join_failure(ErrorCode error, std::string member_id) {
   groups::JoinResult result;
   result.error = error;
@@ -344,8 +348,7 @@ boost::asio::awaitable<p::OffsetCommitResponse> Broker::offset_commit(
       const std::string metadata = partition.committed_metadata.value_or("");
       if (request_error != ErrorCode::kNone) {
         entry.error_code = to_wire(request_error);
-      } else if (info == nullptr || partition.partition_index < 0 ||
-                 partition.partition_index >= info->partition_count) {
+      } else if (!partition_exists(info, partition.partition_index)) {
         entry.error_code = to_wire(ErrorCode::kUnknownTopicOrPartition);
       } else if (metadata.size() > static_cast<size_t>(limits.max_metadata_bytes)) {
         entry.error_code = to_wire(ErrorCode::kOffsetMetadataTooLarge);
@@ -625,8 +628,7 @@ boost::asio::awaitable<p::OffsetDeleteResponse> Broker::offset_delete(
     for (const auto& partition : topic.partitions) {
       auto& entry = topic_entry.partitions.emplace_back();
       entry.partition_index = partition.partition_index;
-      const bool known = info != nullptr && partition.partition_index >= 0 &&
-                         partition.partition_index < info->partition_count;
+      const bool known = partition_exists(info, partition.partition_index);
       entry.error_code = to_wire(known ? ErrorCode::kNone : ErrorCode::kUnknownTopicOrPartition);
       if (known) wanted.push_back({topic.name, partition.partition_index});
     }
