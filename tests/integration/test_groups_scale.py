@@ -14,8 +14,8 @@ from confluent_kafka import TopicPartition
 import kafka_raw as raw
 from conftest import unique_topic
 from fjord_helpers import admin_client, create_topic, new_consumer
-from group_helpers import (commit, fetch_offsets_when_loaded, find_coordinator,
-                           form_single_member_group, leave, list_groups)
+from group_helpers import (commit, fetch_offsets_when_loaded, form_single_member_group, leave,
+                           list_groups)
 
 GROUPS = 1000
 WORKERS = 16
@@ -78,11 +78,6 @@ def expect_offsets(connection, index, group, topic):
 def test_a_thousand_groups_commit_list_and_survive_a_restart(broker_factory):
     node = broker_factory({"group.initial.rebalance.delay.ms": 0})
     topic = create_topic(node.bootstrap, unique_topic("scale"), partitions=PARTITIONS)
-    # __consumer_offsets exists before the crowd arrives: the race of many first
-    # FindCoordinators is test_groups_formed_at_once_on_a_fresh_broker's subject.
-    warm_up = raw.Connection(node.bootstrap)
-    find_coordinator(warm_up, "warm-up")
-    warm_up.close()
     prefix = unique_topic("scale-g")
     groups = [f"{prefix}-{i:04d}" for i in range(GROUPS)]
 
@@ -141,9 +136,6 @@ def test_a_thousand_groups_commit_list_and_survive_a_restart(broker_factory):
             p: offset for p, (offset, _) in committed_for(index).items()}, groups[index]
 
 
-@pytest.mark.xfail(strict=True, reason="broker bug (reported 16:2x): concurrent first "
-                   "FindCoordinators answer NONE before __consumer_offsets is usable; "
-                   "SyncGroup then fails with COORDINATOR_NOT_AVAILABLE")
 def test_groups_formed_at_once_on_a_fresh_broker(broker_factory):
     """WORKERS clients find their coordinator at the same moment on a broker that has no
     __consumer_offsets yet (it is created on first use): once FindCoordinator said NONE,
