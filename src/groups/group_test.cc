@@ -1148,6 +1148,24 @@ TEST_F(GroupTest, GroupsOfOtherProtocolTypesHaveNoKnownSubscriptions) {
   EXPECT_EQ(group().subscribed_topics(), std::nullopt);
 }
 
+// Only consumer groups say which topics they use: Kafka refuses an OffsetDelete
+// for any other group with members as a whole.
+TEST_F(GroupTest, DeleteOffsetsOfANonConsumerGroupWithMembersIsNonEmptyGroup) {
+  JoinRequest request = new_member("connect-worker");
+  request.protocol_type = "connect";
+  auto members = join_all({request});
+  sync_all(members);
+  log_.set_auto_complete(true);
+  commit(members[0].id(), 1, {{{"configs", 0}, offset_at(1, now_ms_)}});
+  const size_t writes_before = log_.write_count();
+  std::optional<ErrorCode> error;
+  group().delete_offsets({{"configs", 0}},
+                         [&](ErrorCode got, std::vector<ErrorCode>) { error = got; });
+  EXPECT_EQ(error, ErrorCode::kNonEmptyGroup);
+  EXPECT_EQ(log_.write_count(), writes_before);
+  EXPECT_TRUE(group().committed({"configs", 0}).has_value());
+}
+
 TEST_F(GroupTest, DeleteOffsetsOfAnEmptyGroupWritesTombstones) {
   commit_standalone({"orders", 0}, offset_at(1, now_ms_));
   commit_standalone({"orders", 1}, offset_at(2, now_ms_));
@@ -1252,6 +1270,41 @@ TEST_F(GroupTest, StableGroupKeepsSubscribedOffsetsDespiteAnExpireTimestamp) {
   commit(members[0].id(), 1, {{{"orders", 0}, offset_at(1, now_ms_, now_ms_ + 1000)}});
   EXPECT_FALSE(group().expire_offsets(now_ms_ + 2000));
   EXPECT_TRUE(group().committed({"orders", 0}).has_value());
+}
+
+TEST_F(GroupTest, FailedCommitNoLongerHoldsItsOffsetBackFromExpiry) {
+  commit_standalone({"orders", 0}, offset_at(1, now_ms_));
+  now_ms_ += limits_.offsets_retention_ms;
+  auto failed = commit("", -1, {{{"orders", 0}, offset_at(2, now_ms_)}});
+  log_.complete_last(ErrorCode::kCoordinatorNotAvailable);
+  ASSERT_EQ(failed.last(), ErrorCode::kCoordinatorNotAvailable);
+  EXPECT_TRUE(group().expire_offsets(now_ms_));
+  EXPECT_EQ(group().state(), GroupState::kDead);
+}
+
+// Kafka expires nothing of a group in the middle of a rebalance.
+TEST_F(GroupTest, NoOffsetExpiresWhileTheGroupRebalances) {
+  auto members = stable_group(1);
+  log_.set_auto_complete(true);
+  commit(members[0].id(), 1, {{{"payments", 0}, offset_at(1, now_ms_)}});
+  join(new_member("newcomer"));
+  ASSERT_EQ(group().state(), GroupState::kPreparingRebalance);
+  const size_t writes_before = log_.write_count();
+  EXPECT_FALSE(group().expire_offsets(now_ms_ + 30 * kDayMs));
+  EXPECT_EQ(log_.write_count(), writes_before);
+  EXPECT_TRUE(group().committed({"payments", 0}).has_value());
+}
+
+// Without knowing what a Stable consumer group subscribes to, Kafka keeps all
+// its offsets.
+TEST_F(GroupTest, StableConsumerGroupWithUnreadableSubscriptionsKeepsItsOffsets) {
+  auto members = join_all({new_member("odd", {{"range", Bytes{0x00, 0x01, 0xff}}})});
+  sync_all(members);
+  ASSERT_EQ(group().subscribed_topics(), std::nullopt);
+  log_.set_auto_complete(true);
+  commit(members[0].id(), 1, {{{"payments", 0}, offset_at(1, now_ms_)}});
+  EXPECT_FALSE(group().expire_offsets(now_ms_ + 30 * kDayMs));
+  EXPECT_TRUE(group().committed({"payments", 0}).has_value());
 }
 
 // --- DeleteGroups ----------------------------------------------------------------
