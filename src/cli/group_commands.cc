@@ -32,6 +32,15 @@ std::string no_group_message(const std::string& group) {
   return fmt::format("group '{}' does not exist: see the groups with 'fjord group list'", group);
 }
 
+// librdkafka refuses a request that names a group twice.
+std::vector<std::string> without_repeats(const std::vector<std::string>& names) {
+  std::vector<std::string> unique;
+  for (const std::string& name : names) {
+    if (std::find(unique.begin(), unique.end(), name) == unique.end()) unique.push_back(name);
+  }
+  return unique;
+}
+
 bool is_inactive(const std::string& state) { return state == "Empty" || state == "Dead"; }
 
 // The log end offset of every partition in `partitions` that has one.
@@ -215,7 +224,7 @@ int group_list(const ClientOptions& client_options, const std::vector<std::strin
 int group_describe(const ClientOptions& client_options, const std::vector<std::string>& groups) {
   auto client = connect_admin(client_options);
   if (!client.ok()) return fail_with(client.error());
-  auto lookups = describe_groups(**client, groups);
+  auto lookups = describe_groups(**client, without_repeats(groups));
   if (!lookups.ok()) return fail_with(lookups.error());
   int exit_code = kExitOk;
   bool first = true;
@@ -232,7 +241,7 @@ int group_describe(const ClientOptions& client_options, const std::vector<std::s
 int group_delete(const ClientOptions& client_options, const std::vector<std::string>& groups) {
   auto client = connect_admin(client_options);
   if (!client.ok()) return fail_with(client.error());
-  auto deletions = delete_groups(**client, groups);
+  auto deletions = delete_groups(**client, without_repeats(groups));
   if (!deletions.ok()) return fail_with(deletions.error());
   int exit_code = kExitOk;
   for (const GroupDeletion& deletion : *deletions) {

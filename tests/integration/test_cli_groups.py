@@ -266,6 +266,8 @@ def test_describe_several_groups_and_an_unknown_one(group_broker):
     assert f"group '{missing}' does not exist" in error_line(result)
     assert f"Group: {first} " in result.stdout
     assert f"Group: {second} " in result.stdout
+    twice = group_ok(group_broker, "describe", first, first)  # librdkafka refuses repeats
+    assert twice.stdout.count(f"Group: {first} ") == 1
 
 
 def test_list_shows_state_and_filters_by_state(group_broker):
