@@ -57,9 +57,19 @@ commands="$run_dir/commands.txt"
 : >"$commands"
 broker_pid=""
 
+# SIGTERM, and SIGKILL (noted in the report) if the broker has not exited 30 s later.
 stop_broker() {
   [ -n "$broker_pid" ] || return 0
   kill "$broker_pid" 2>/dev/null || true
+  local waited_ds=0  # tenths of a second
+  while kill -0 "$broker_pid" 2>/dev/null && [ "$waited_ds" -lt 300 ]; do
+    sleep 0.1
+    waited_ds=$((waited_ds + 1))
+  done
+  if kill -0 "$broker_pid" 2>/dev/null; then
+    note "the broker did not exit within 30 s of SIGTERM; killed with SIGKILL"
+    kill -9 "$broker_pid" 2>/dev/null || true
+  fi
   wait "$broker_pid" 2>/dev/null || true
   broker_pid=""
 }
