@@ -94,7 +94,10 @@ class AsyncCommitter {
            CommitCounters& counters) {
     int64_t served_ns = now_ns();
     for (int64_t offset = 1; now_ns() < end_ns; ++offset) {
-      while (free_slots_.empty()) take_results(kCompletionPollTimeoutMs, counters);
+      while (free_slots_.empty() && now_ns() < drain_deadline_ns) {
+        take_results(kCompletionPollTimeoutMs, counters);
+      }
+      if (free_slots_.empty()) return;  // no results for --timeout-s: the broker is stuck
       take_results(0, counters);
       set_offsets(offsets, offset);
       send(offsets, counters);
