@@ -97,6 +97,7 @@ class BrokerTest : public ::testing::Test {
 
   void stop() {
     if (!pool_) return;
+    groups_->unload_all();
     partitions_->close_all();
     (void)controller_->close();
     pool_->stop_and_join();

@@ -122,6 +122,18 @@ Status GroupCoordinator::replay_partition(int32_t partition_index) {
   return {};
 }
 
+void GroupCoordinator::unload_all() {
+  for (unsigned shard = 0; shard < partitions_.shards().count(); ++shard) {
+    std::promise<void> done;
+    boost::asio::post(partitions_.shards().executor(shard), [this, &done] {
+      auto& state = *shard_states_.at(static_cast<size_t>(runtime::ShardPool::current_shard()));
+      if (state.registry) state.registry->unload_all();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+}
+
 Status GroupCoordinator::load_all(const metadata::MetadataImage& image) {
   const metadata::TopicInfo* topic = image.find(std::string(kOffsetsTopic));
   if (topic == nullptr) return {};

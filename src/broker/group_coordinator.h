@@ -61,6 +61,10 @@ class GroupCoordinator {
   template <typename T>
   boost::asio::awaitable<T> run_on_shard(unsigned shard, GroupWork<T>& work);
 
+  // Blocking, from outside the shards, at shutdown: answers the requests that
+  // wait on groups (NOT_COORDINATOR), so that no request waits for ever.
+  void unload_all();
+
   // Owner shard, periodically: timers; offset retention when due.
   void tick_here(int64_t elapsed_ms);
 

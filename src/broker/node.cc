@@ -109,8 +109,8 @@ int run_node(const NodeConfig& config) {
   group_config.retention_check_interval_ms = config.offsets_retention_check_interval_ms;
   GroupCoordinator groups(group_config, partitions);
   if (Status loaded = groups.load_all(*(*controller)->image()); !loaded) {
-    fmt::print(stderr, "fjord: cannot load the consumer groups from {}: {}\n",
-               kOffsetsTopic, loaded.error().message);
+    fmt::print(stderr, "fjord: cannot load the consumer groups from {}: {}\n", kOffsetsTopic,
+               loaded.error().message);
     partitions.close_all();
     pool.stop_and_join();
     return 1;
@@ -147,8 +147,8 @@ int run_node(const NodeConfig& config) {
   }
 
   fmt::print("fjord ready: kafka listener {}:{}, node {}, data {} (try: kcat -b {}:{} -L)\n",
-             config.listen_host, server.port(), config.node_id, config.data_dir,
-             config.listen_host, server.port());
+             config.listen_host, server.port(), config.node_id, config.data_dir, config.listen_host,
+             server.port());
   std::fflush(stdout);
 
   boost::asio::io_context signals_context(1);
@@ -157,10 +157,14 @@ int run_node(const NodeConfig& config) {
   signals_context.run();
 
   fmt::print(stderr, "fjord: shutting down\n");
+  // Requests waiting on groups are answered first so that draining does not wait
+  // for them; once more after draining for any that arrived meanwhile.
+  groups.unload_all();
   server.shutdown(5000);
   for (const auto& timer : timers) {
     boost::asio::post(timer->get_executor(), [timer] { timer->cancel(); });
   }
+  groups.unload_all();
   partitions.close_all();
   Status closed = (*controller)->close();
   pool.stop_and_join();

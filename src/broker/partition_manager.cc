@@ -75,12 +75,11 @@ PartitionManager::PartitionManager(runtime::ShardPool& shards, std::filesystem::
   }
 }
 
-PartitionManager::~PartitionManager() {
-  cleaner_->pool.join();
-}
+PartitionManager::~PartitionManager() { cleaner_->pool.join(); }
 
 unsigned PartitionManager::shard_of(std::string_view topic, int32_t partition) const {
-  size_t h = std::hash<std::string_view>{}(topic) ^ (static_cast<size_t>(partition) * 0x9E3779B97F4A7C15ull);
+  size_t h = std::hash<std::string_view>{}(topic) ^
+             (static_cast<size_t>(partition) * 0x9E3779B97F4A7C15ull);
   return static_cast<unsigned>(h % shards_.count());
 }
 
@@ -101,7 +100,8 @@ Partition* PartitionManager::find(const std::string& topic, int32_t partition) {
 size_t PartitionManager::partition_count_on_this_shard() const {
   const int shard = runtime::ShardPool::current_shard();
   size_t n = 0;
-  for (const auto& [name, parts] : shard_states_[static_cast<size_t>(shard)]->topics) n += parts.size();
+  for (const auto& [name, parts] : shard_states_[static_cast<size_t>(shard)]->topics)
+    n += parts.size();
   return n;
 }
 
@@ -111,8 +111,8 @@ Status PartitionManager::open_partition_here(const metadata::TopicInfo& topic, i
   auto& parts = state.topics[topic.name];
   if (parts.contains(index)) return {};
   const storage::LogConfig config = to_log_config(topic.configs, broker_defaults_);
-  auto log = storage::PartitionLog::open(storage::partition_dir(data_dir_, topic.name, index), config,
-                                         now_ms);
+  auto log = storage::PartitionLog::open(storage::partition_dir(data_dir_, topic.name, index),
+                                         config, now_ms);
   if (!log) return log.error();
   auto partition = std::make_shared<Partition>();
   partition->topic = topic.name;
@@ -158,7 +158,8 @@ boost::asio::awaitable<void> PartitionManager::remove_topic(
       partition->pending_acks.clear();
       publish_high_watermark(*partition);  // waiting fetches re-read and see the topic gone
       (void)partition->log->close();
-      Status removed = storage::remove_partition_dir(storage::partition_dir(data_dir_, topic->name, p));
+      Status removed =
+          storage::remove_partition_dir(storage::partition_dir(data_dir_, topic->name, p));
       if (!removed) {
         fmt::print(stderr, "fjord: could not remove {}-{}: {}\n", topic->name, p,
                    removed.error().message);
@@ -230,6 +231,11 @@ void PartitionManager::close_all() {
           if (!s) {
             fmt::print(stderr, "fjord: closing {}-{}: {}\n", name, index, s.error().message);
           }
+          // close() synced everything: writers still waiting for an fsync get
+          // their answer instead of waiting for ever.
+          const ErrorCode outcome = s ? ErrorCode::kNone : ErrorCode::kKafkaStorageError;
+          for (auto& ack : partition->pending_acks) ack.done(outcome);
+          partition->pending_acks.clear();
         }
       }
       state.topics.clear();
@@ -297,8 +303,7 @@ void PartitionManager::publish_high_watermark(Partition& partition) {
   partition.fetch_waiters.clear();
 }
 
-void PartitionManager::run_maintenance(int64_t now_ms, bool retention_due,
-                                       bool compaction_due) {
+void PartitionManager::run_maintenance(int64_t now_ms, bool retention_due, bool compaction_due) {
   for (auto& [name, parts] : local().topics) {
     for (auto& [index, partition] : parts) {
       if (retention_due) partition->log->enforce_retention(now_ms);

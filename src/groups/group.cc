@@ -798,6 +798,17 @@ ErrorCode Group::remove(DoneCallback done) {
   return ErrorCode::kNone;
 }
 
+void Group::unload() {
+  for (auto& [id, member] : members_) {
+    if (member.awaiting_join) {
+      std::exchange(member.awaiting_join, nullptr)(join_error(ErrorCode::kNotCoordinator, id));
+    }
+    if (member.awaiting_sync) {
+      std::exchange(member.awaiting_sync, nullptr)(sync_error(ErrorCode::kNotCoordinator));
+    }
+  }
+}
+
 // --- Describing, persisting, restoring ---------------------------------------
 
 GroupDescription Group::describe() const {

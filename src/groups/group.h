@@ -186,6 +186,10 @@ class Group : public std::enable_shared_from_this<Group> {
   // Topics every member of a "consumer" group subscribes to; nullopt if unknown.
   std::optional<std::set<std::string>> subscribed_topics() const;
 
+  // The node stops coordinating: requests still waiting (JoinGroup, SyncGroup)
+  // are answered NOT_COORDINATOR so that clients look for the coordinator again.
+  void unload();
+
   // Rebuilding from __consumer_offsets on start-up.
   void restore(const GroupRecord& record, int64_t now_ms);
   void restore_offset(const TopicPartition& partition, std::optional<CommittedOffset> value);

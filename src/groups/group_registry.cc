@@ -69,6 +69,10 @@ void GroupRegistry::tick(bool retention_due) {
   }
 }
 
+void GroupRegistry::unload_all() {
+  for (auto& [id, group] : groups_) group->unload();
+}
+
 Status GroupRegistry::replay(std::span<const uint8_t> batches) {
   const int64_t now_ms = clock_();
   return for_each_record(batches, [&](OffsetsTopicRecord&& record) {

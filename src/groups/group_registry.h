@@ -37,6 +37,9 @@ class GroupRegistry {
   // Session, rebalance and sync timeouts; offset retention when `retention_due`.
   void tick(bool retention_due);
 
+  // Shutdown: answers every waiting request (Group::unload).
+  void unload_all();
+
   // Start-up: applies the records of one partition, in log order.
   Status replay(std::span<const uint8_t> batches);
   // After replaying: drops groups that hold nothing.
