@@ -245,17 +245,32 @@ void Group::replace_static_member(std::string old_id, std::string new_id,
     // KIP-814: a leader that cannot skip the assignment is not told it leads,
     // or it would assign partitions to nobody but itself.
     if (is_leader && !current.supports_skip_assignment) result.leader = old_id;
-    // Persist the new id so that a coordinator restart still knows the member.
-    store_group([done = std::move(done), result = std::move(result)](ErrorCode error) mutable {
-      if (error != ErrorCode::kNone) {
-        done(join_error(ErrorCode::kCoordinatorNotAvailable, result.member_id));
-      } else {
+    // Persist the new id so that a coordinator restart still knows the member;
+    // if that fails the old id stays valid (Kafka reverts the replacement).
+    store_group([weak = weak_from_this(), done = std::move(done), result = std::move(result),
+                 old_id, instance = *request.group_instance_id](ErrorCode error) mutable {
+      if (error == ErrorCode::kNone) {
         done(std::move(result));
+        return;
       }
+      if (auto self = weak.lock()) self->revert_static_member(result.member_id, old_id, instance);
+      done(join_error(error, result.member_id));
     });
     return;
   }
   update_member_and_rebalance(current, request, now_ms, std::move(done));
+}
+
+void Group::revert_static_member(const std::string& new_id, const std::string& old_id,
+                                 const std::string& instance_id) {
+  auto node = members_.extract(new_id);
+  if (node.empty() || static_members_[instance_id] != new_id) return;  // changed meanwhile
+  node.key() = old_id;
+  node.mapped().id = old_id;
+  members_.insert(std::move(node));
+  static_members_[instance_id] = old_id;
+  if (leader_ == new_id) leader_ = old_id;
+  if (pending_sync_.erase(new_id) > 0) pending_sync_.insert(old_id);
 }
 
 void Group::update_member_and_rebalance(Member& member, const JoinRequest& request, int64_t now_ms,

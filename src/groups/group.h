@@ -221,6 +221,8 @@ class Group : public std::enable_shared_from_this<Group> {
                                 JoinCallback done);
   void replace_static_member(std::string old_id, std::string new_id, const JoinRequest& request,
                              int64_t now_ms, JoinCallback done);
+  void revert_static_member(const std::string& new_id, const std::string& old_id,
+                            const std::string& instance_id);
   void update_member_and_rebalance(Member& member, const JoinRequest& request, int64_t now_ms,
                                    JoinCallback done);
   JoinResult join_result_for(const Member& member, bool include_members) const;

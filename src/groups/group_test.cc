@@ -976,6 +976,19 @@ TEST_F(StaticGroupTest, StaticLeaderReplacementPersistsTheNewLeaderId) {
   EXPECT_EQ(group().describe().members.size(), 2u);
 }
 
+// Kafka reverts a replacement it could not store: the old member id stays valid.
+TEST_F(StaticGroupTest, AFailedWriteOfTheNewIdKeepsTheOldMemberId) {
+  const TestMember& follower = members_[1];
+  auto replies = join(follower.request);
+  log_.complete_last(ErrorCode::kCoordinatorNotAvailable);
+  ASSERT_TRUE(replies.arrived());
+  EXPECT_EQ(replies.last().error, ErrorCode::kCoordinatorNotAvailable);
+  EXPECT_EQ(heartbeat(follower.id(), 1, "instance-b"), ErrorCode::kNone);
+  EXPECT_EQ(heartbeat(replies.last().member_id, 1, "instance-b"), ErrorCode::kFencedInstanceId);
+  EXPECT_EQ(group().member_count(), 2u);
+  EXPECT_EQ(group().state(), GroupState::kStable);
+}
+
 TEST_F(StaticGroupTest, JoinWithAnInstanceIdHeldByAnotherMemberIdIsFencedInstanceId) {
   auto replies = join(rejoin(members_[1].request, members_[0].id()));
   ASSERT_TRUE(replies.arrived());
