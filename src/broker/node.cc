@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 #include <sys/resource.h>
 
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -37,7 +38,12 @@ void raise_open_file_limit() {
 
 // Per shard: flush.ms every tick; retention every log.retention.check.interval.ms;
 // compaction scheduling every log.cleaner.backoff.ms.
-boost::asio::awaitable<void> maintenance_loop(PartitionManager& partitions,
+// `stopping` is set at shutdown before the loops' timers are cancelled: a
+// cancel that lands while a timer's completion is already queued finds nothing
+// to cancel, so the loops check the flag too, or they would keep their shard
+// (and the shutdown) running for ever.
+boost::asio::awaitable<void> maintenance_loop(const std::atomic<bool>& stopping,
+                                              PartitionManager& partitions,
                                               std::shared_ptr<boost::asio::steady_timer> timer,
                                               int64_t retention_check_interval_ms,
                                               int64_t cleaner_backoff_ms) {
@@ -46,8 +52,8 @@ boost::asio::awaitable<void> maintenance_loop(PartitionManager& partitions,
   for (;;) {
     timer->expires_after(std::chrono::milliseconds(kMaintenanceTickMs));
     auto [ec] = co_await timer->async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
-    if (ec) {
-      co_return;  // cancelled: shutting down
+    if (ec || stopping.load()) {
+      co_return;  // shutting down
     }
     since_retention_ms += kMaintenanceTickMs;
     const bool retention_due = since_retention_ms >= retention_check_interval_ms;
@@ -60,13 +66,14 @@ boost::asio::awaitable<void> maintenance_loop(PartitionManager& partitions,
 }
 
 // Per shard: the timers of the groups this shard hosts.
-boost::asio::awaitable<void> group_tick_loop(GroupCoordinator& groups,
+boost::asio::awaitable<void> group_tick_loop(const std::atomic<bool>& stopping,
+                                             GroupCoordinator& groups,
                                              std::shared_ptr<boost::asio::steady_timer> timer) {
   for (;;) {
     timer->expires_after(std::chrono::milliseconds(kGroupTickMs));
     auto [ec] = co_await timer->async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
-    if (ec) {
-      co_return;  // cancelled: shutting down
+    if (ec || stopping.load()) {
+      co_return;  // shutting down
     }
     groups.tick_here(kGroupTickMs);
   }
@@ -131,18 +138,20 @@ int run_node(const NodeConfig& config) {
   }
   broker.set_advertised_port(server.port());
 
+  std::atomic<bool> stopping_loops{false};
   std::vector<std::shared_ptr<boost::asio::steady_timer>> timers;
   for (unsigned shard = 0; shard < shard_count; ++shard) {
     auto timer = std::make_shared<boost::asio::steady_timer>(pool.executor(shard));
     timers.push_back(timer);
     boost::asio::co_spawn(
         pool.executor(shard),
-        maintenance_loop(partitions, timer, config.log_retention_check_interval_ms,
+        maintenance_loop(stopping_loops, partitions, timer, config.log_retention_check_interval_ms,
                          config.log_cleaner_backoff_ms),
         boost::asio::detached);
     auto group_timer = std::make_shared<boost::asio::steady_timer>(pool.executor(shard));
     timers.push_back(group_timer);
-    boost::asio::co_spawn(pool.executor(shard), group_tick_loop(groups, group_timer),
+    boost::asio::co_spawn(pool.executor(shard),
+                          group_tick_loop(stopping_loops, groups, group_timer),
                           boost::asio::detached);
   }
 
@@ -161,6 +170,7 @@ int run_node(const NodeConfig& config) {
   // for them; once more after draining for any that arrived meanwhile.
   groups.unload_all();
   server.shutdown(5000);
+  stopping_loops.store(true);
   for (const auto& timer : timers) {
     boost::asio::post(timer->get_executor(), [timer] { timer->cancel(); });
   }
