@@ -33,6 +33,8 @@ namespace fjord::broker {
 
 namespace p = protocol;
 using groups::GroupRegistry;
+using groups::join_failure;
+using groups::sync_failure;
 
 namespace {
 
@@ -54,19 +56,6 @@ bool invalid_group_id(const std::string& group_id) {
 
 bool partition_exists(const metadata::TopicInfo* topic, int32_t partition) {
   return topic != nullptr && partition >= 0 && partition < topic->partition_count;
-}
-
-groups::JoinResult join_failure(ErrorCode error, std::string member_id) {
-  groups::JoinResult result;
-  result.error = error;
-  result.member_id = std::move(member_id);
-  return result;
-}
-
-groups::SyncResult sync_failure(ErrorCode error) {
-  groups::SyncResult result;
-  result.error = error;
-  return result;
 }
 
 }  // namespace

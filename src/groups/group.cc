@@ -18,19 +18,6 @@ std::string random_suffix() {
   return fmt::format("{:016x}{:016x}", random(), random());
 }
 
-JoinResult join_error(ErrorCode error, std::string member_id = {}) {
-  JoinResult result;
-  result.error = error;
-  result.member_id = std::move(member_id);
-  return result;
-}
-
-SyncResult sync_error(ErrorCode error) {
-  SyncResult result;
-  result.error = error;
-  return result;
-}
-
 bool same_protocols(const std::vector<Protocol>& a, const std::vector<Protocol>& b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -40,6 +27,19 @@ bool same_protocols(const std::vector<Protocol>& a, const std::vector<Protocol>&
 }
 
 }  // namespace
+
+JoinResult join_failure(ErrorCode error, std::string member_id) {
+  JoinResult result;
+  result.error = error;
+  result.member_id = std::move(member_id);
+  return result;
+}
+
+SyncResult sync_failure(ErrorCode error) {
+  SyncResult result;
+  result.error = error;
+  return result;
+}
 
 std::string_view state_name(GroupState state) {
   switch (state) {
@@ -80,16 +80,16 @@ Group::Group(std::string id, const GroupLimits& limits, WriteFn write, int64_t n
 void Group::join(const JoinRequest& request, int64_t now_ms, JoinCallback done) {
   if (request.session_timeout_ms < limits_.min_session_timeout_ms ||
       request.session_timeout_ms > limits_.max_session_timeout_ms) {
-    done(join_error(ErrorCode::kInvalidSessionTimeout, request.member_id));
+    done(join_failure(ErrorCode::kInvalidSessionTimeout, request.member_id));
     return;
   }
   if (state_ == GroupState::kDead) {
     // Deleted meanwhile; the client looks the coordinator up again and retries.
-    done(join_error(ErrorCode::kCoordinatorNotAvailable, request.member_id));
+    done(join_failure(ErrorCode::kCoordinatorNotAvailable, request.member_id));
     return;
   }
   if (!supports_protocols(request.protocol_type, request.protocols)) {
-    done(join_error(ErrorCode::kInconsistentGroupProtocol, request.member_id));
+    done(join_failure(ErrorCode::kInconsistentGroupProtocol, request.member_id));
     return;
   }
   if (request.member_id.empty()) {
@@ -123,7 +123,7 @@ std::string Group::new_member_id(const JoinRequest& request) {
 
 void Group::join_new_member(const JoinRequest& request, int64_t now_ms, JoinCallback done) {
   if (members_.size() + pending_members_.size() >= static_cast<size_t>(limits_.max_size)) {
-    done(join_error(ErrorCode::kGroupMaxSizeReached));
+    done(join_failure(ErrorCode::kGroupMaxSizeReached));
     return;
   }
   std::string member_id = new_member_id(request);
@@ -140,7 +140,7 @@ void Group::join_new_member(const JoinRequest& request, int64_t now_ms, JoinCall
     // KIP-394: the member must come back with this id, so a client that times out
     // and retries does not leave a ghost member behind.
     pending_members_[member_id] = now_ms + request.session_timeout_ms;
-    done(join_error(ErrorCode::kMemberIdRequired, std::move(member_id)));
+    done(join_failure(ErrorCode::kMemberIdRequired, std::move(member_id)));
     return;
   }
   add_member_and_rebalance(std::move(member_id), request, now_ms, std::move(done));
@@ -153,7 +153,7 @@ void Group::join_known_member(const JoinRequest& request, int64_t now_ms, JoinCa
   }
   if (ErrorCode error = validate_member(request.member_id, request.group_instance_id);
       error != ErrorCode::kNone) {
-    done(join_error(error, request.member_id));
+    done(join_failure(error, request.member_id));
     return;
   }
   Member& member = members_.at(request.member_id);
@@ -179,7 +179,7 @@ void Group::join_known_member(const JoinRequest& request, int64_t now_ms, JoinCa
       return;
     case GroupState::kEmpty:
     case GroupState::kDead:
-      done(join_error(ErrorCode::kUnknownMemberId, request.member_id));
+      done(join_failure(ErrorCode::kUnknownMemberId, request.member_id));
       return;
   }
 }
@@ -219,10 +219,11 @@ void Group::replace_static_member(std::string old_id, std::string new_id,
   auto node = members_.extract(old_id);
   Member& member = node.mapped();
   if (member.awaiting_join) {
-    std::exchange(member.awaiting_join, nullptr)(join_error(ErrorCode::kFencedInstanceId, old_id));
+    std::exchange(member.awaiting_join,
+                  nullptr)(join_failure(ErrorCode::kFencedInstanceId, old_id));
   }
   if (member.awaiting_sync) {
-    std::exchange(member.awaiting_sync, nullptr)(sync_error(ErrorCode::kFencedInstanceId));
+    std::exchange(member.awaiting_sync, nullptr)(sync_failure(ErrorCode::kFencedInstanceId));
   }
   node.key() = new_id;
   member.id = new_id;
@@ -254,7 +255,7 @@ void Group::replace_static_member(std::string old_id, std::string new_id,
         return;
       }
       if (auto self = weak.lock()) self->revert_static_member(result.member_id, old_id, instance);
-      done(join_error(error, result.member_id));
+      done(join_failure(error, result.member_id));
     });
     return;
   }
@@ -282,7 +283,7 @@ void Group::update_member_and_rebalance(Member& member, const JoinRequest& reque
   if (member.awaiting_join) {
     // A duplicate JoinGroup: the older request is answered as superseded.
     std::exchange(member.awaiting_join,
-                  nullptr)(join_error(ErrorCode::kRebalanceInProgress, member.id));
+                  nullptr)(join_failure(ErrorCode::kRebalanceInProgress, member.id));
   }
   member.awaiting_join = std::move(done);
   maybe_prepare_rebalance(now_ms);
@@ -447,7 +448,7 @@ void Group::transition_to(GroupState state, int64_t now_ms) {
 void Group::reset_assignments_and_fail_syncs(ErrorCode error) {
   for (auto& [id, member] : members_) {
     member.assignment.clear();
-    if (member.awaiting_sync) std::exchange(member.awaiting_sync, nullptr)(sync_error(error));
+    if (member.awaiting_sync) std::exchange(member.awaiting_sync, nullptr)(sync_failure(error));
   }
 }
 
@@ -455,37 +456,37 @@ void Group::reset_assignments_and_fail_syncs(ErrorCode error) {
 
 void Group::sync(const SyncRequest& request, int64_t now_ms, SyncCallback done) {
   if (state_ == GroupState::kDead) {
-    done(sync_error(ErrorCode::kCoordinatorNotAvailable));
+    done(sync_failure(ErrorCode::kCoordinatorNotAvailable));
     return;
   }
   if (ErrorCode error = validate_member(request.member_id, request.group_instance_id);
       error != ErrorCode::kNone) {
-    done(sync_error(error));
+    done(sync_failure(error));
     return;
   }
   if (request.generation != generation_) {
-    done(sync_error(ErrorCode::kIllegalGeneration));
+    done(sync_failure(ErrorCode::kIllegalGeneration));
     return;
   }
   if ((request.protocol_type && request.protocol_type != protocol_type_) ||
       (request.protocol_name && request.protocol_name != protocol_name_)) {
-    done(sync_error(ErrorCode::kInconsistentGroupProtocol));
+    done(sync_failure(ErrorCode::kInconsistentGroupProtocol));
     return;
   }
   Member& member = members_.at(request.member_id);
   switch (state_) {
     case GroupState::kEmpty:
     case GroupState::kDead:
-      done(sync_error(ErrorCode::kUnknownMemberId));
+      done(sync_failure(ErrorCode::kUnknownMemberId));
       return;
     case GroupState::kPreparingRebalance:
-      done(sync_error(ErrorCode::kRebalanceInProgress));
+      done(sync_failure(ErrorCode::kRebalanceInProgress));
       return;
     case GroupState::kCompletingRebalance:
       pending_sync_.erase(member.id);
       member.session_deadline_ms = now_ms + member.session_timeout_ms;
       if (member.awaiting_sync) {
-        std::exchange(member.awaiting_sync, nullptr)(sync_error(ErrorCode::kRebalanceInProgress));
+        std::exchange(member.awaiting_sync, nullptr)(sync_failure(ErrorCode::kRebalanceInProgress));
       }
       member.awaiting_sync = std::move(done);
       if (leader_ == member.id) complete_sync_as_leader(request, now_ms);
@@ -589,10 +590,10 @@ void Group::remove_member(const std::string& member_id, int64_t now_ms, bool upd
   Member& member = it->second;
   if (member.awaiting_join) {
     std::exchange(member.awaiting_join,
-                  nullptr)(join_error(ErrorCode::kUnknownMemberId, member_id));
+                  nullptr)(join_failure(ErrorCode::kUnknownMemberId, member_id));
   }
   if (member.awaiting_sync) {
-    std::exchange(member.awaiting_sync, nullptr)(sync_error(ErrorCode::kUnknownMemberId));
+    std::exchange(member.awaiting_sync, nullptr)(sync_failure(ErrorCode::kUnknownMemberId));
   }
   if (member.group_instance_id) static_members_.erase(*member.group_instance_id);
   members_.erase(it);
@@ -816,10 +817,10 @@ ErrorCode Group::remove(DoneCallback done) {
 void Group::unload() {
   for (auto& [id, member] : members_) {
     if (member.awaiting_join) {
-      std::exchange(member.awaiting_join, nullptr)(join_error(ErrorCode::kNotCoordinator, id));
+      std::exchange(member.awaiting_join, nullptr)(join_failure(ErrorCode::kNotCoordinator, id));
     }
     if (member.awaiting_sync) {
-      std::exchange(member.awaiting_sync, nullptr)(sync_error(ErrorCode::kNotCoordinator));
+      std::exchange(member.awaiting_sync, nullptr)(sync_failure(ErrorCode::kNotCoordinator));
     }
   }
 }

@@ -94,6 +94,10 @@ struct SyncResult {
   std::vector<uint8_t> assignment;
 };
 
+// Replies that carry only an error (and, for a join, the member id it concerns).
+JoinResult join_failure(ErrorCode error, std::string member_id = {});
+SyncResult sync_failure(ErrorCode error);
+
 struct HeartbeatRequest {
   std::string member_id;
   std::optional<std::string> group_instance_id;
