@@ -41,8 +41,14 @@ def test_size_retention_keeps_the_newest_bytes(broker_factory):
                          config={**SMALL_SEGMENTS, "retention.bytes": "4096"})
     produce_in_batches(node.bootstrap, topic,
                        [{"value": b"%03d" % i + b"y" * 200} for i in range(60)])
-    wait_until(lambda: watermarks(node.bootstrap, topic)[0] > 0, 30,
-               "the oldest segments to be deleted by size")
+    # Retention runs every 200 ms and may start while the batches still arrive:
+    # wait until it has deleted segments and then stays put for five checks.
+    def settled():
+        before = watermarks(node.bootstrap, topic)
+        time.sleep(1.0)
+        return before[0] > 0 and before == watermarks(node.bootstrap, topic)
+
+    wait_until(settled, 30, "size retention to delete the oldest segments and settle")
     low, high = watermarks(node.bootstrap, topic)
     assert high == 60 and low < 60
     got = consume(node.bootstrap, topic, count=high - low)
