@@ -75,6 +75,12 @@ Error kafka_error(rd_kafka_resp_err_t err, const std::string& context) {
   return Error{code, fmt::format("{}: {}", context, rd_kafka_err2str(err))};
 }
 
+Error kafka_error(const rd_kafka_error_t& error, const std::string& context) {
+  const rd_kafka_resp_err_t err = rd_kafka_error_code(&error);
+  const auto code = err > 0 ? static_cast<ErrorCode>(err) : ErrorCode::kUnknownServerError;
+  return Error{code, fmt::format("{}: {}", context, rd_kafka_error_string(&error))};
+}
+
 Result<KafkaPtr> make_producer(const Settings& settings, const ProducerCallbacks& callbacks) {
   auto conf = make_conf(settings);
   if (!conf.ok()) return conf.error();

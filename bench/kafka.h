@@ -26,9 +26,14 @@ struct TopicDeleter {
 struct QueueDeleter {
   void operator()(rd_kafka_queue_t* queue) const { rd_kafka_queue_destroy(queue); }
 };
+struct ErrorDeleter {
+  void operator()(rd_kafka_error_t* error) const { rd_kafka_error_destroy(error); }
+};
 using KafkaPtr = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
 using TopicPtr = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
 using QueuePtr = std::unique_ptr<rd_kafka_queue_t, QueueDeleter>;
+// What the transactional API returns: null for success.
+using ErrorPtr = std::unique_ptr<rd_kafka_error_t, ErrorDeleter>;
 
 // Callbacks of a producer; both run inside rd_kafka_poll()/rd_kafka_flush() on
 // the polling thread, with `opaque` as their last argument.
@@ -41,6 +46,9 @@ struct ProducerCallbacks {
 // librdkafka's error as a Result error: Kafka's codes keep their value,
 // librdkafka's local errors (negative) become kUnknownServerError.
 Error kafka_error(rd_kafka_resp_err_t err, const std::string& context);
+
+// The same for an rd_kafka_error_t of the transactional API (not null).
+Error kafka_error(const rd_kafka_error_t& error, const std::string& context);
 
 Result<KafkaPtr> make_producer(const Settings& settings, const ProducerCallbacks& callbacks);
 Result<KafkaPtr> make_consumer(const Settings& settings);

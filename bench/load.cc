@@ -7,6 +7,9 @@
 //   fjord-load group-join --bootstrap B --topic T --members N --partitions P --rounds 3
 //   fjord-load commit --bootstrap B --topic T --seconds S [--commit-partitions 6]
 //                     [--in-flight K]
+//   fjord-load txn --bootstrap B --topic T --messages-per-txn 10 --message-bytes 1024
+//                  --partitions 6 --duration-s 20 [--producer transactional|idempotent|plain]
+//                  [--transactions N] [--flush-before-commit]
 //   fjord-load fake-broker --topic T --partitions 6   (librdkafka's mock cluster)
 // Every mode prints its report, and writes it as JSON with --json FILE.
 #include <fmt/core.h>
@@ -18,6 +21,7 @@
 #include "fake_broker.h"
 #include "group_options.h"
 #include "modes.h"
+#include "txn_options.h"
 
 namespace fjord::bench {
 namespace {
@@ -83,7 +87,8 @@ int main(int argc, char** argv) {
   using namespace fjord::bench;
   LoadOptions options;
   CLI::App app{
-      "fjord-load: produce, consume, end-to-end latency and consumer-group load on librdkafka"};
+      "fjord-load: produce, consume, end-to-end latency, consumer-group and transactional load "
+      "on librdkafka"};
   app.require_subcommand(1);
   std::function<int()> run;
 
@@ -118,6 +123,11 @@ int main(int argc, char** argv) {
   add_common_options(*commit, options);
   add_commit_options(*commit, options);
   commit->callback([&] { run = [&] { return print_report(run_commit(options), options); }; });
+
+  CLI::App* txn = app.add_subcommand("txn", "transactions per second and commit latency");
+  add_common_options(*txn, options);
+  add_txn_options(*txn, options);
+  txn->callback([&] { run = [&] { return print_report(run_txn(options), options); }; });
 
   CLI::App* fake = app.add_subcommand("fake-broker", "serve librdkafka's mock cluster");
   add_common_options(*fake, options);

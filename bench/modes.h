@@ -22,6 +22,10 @@ Result<Report> run_group_join(const LoadOptions& options);
 // One group member commits offsets for `commit_partitions` partitions in a loop
 // for duration_s, synchronously or with `commits_in_flight` outstanding.
 Result<Report> run_commit(const LoadOptions& options);
+// One producer loops begin / produce messages_per_txn messages / commit for
+// duration_s (or `transactions` times); with txn_producer idempotent or plain the
+// same batches are flushed instead of committed, for comparison.
+Result<Report> run_txn(const LoadOptions& options);
 
 // A random id that tells this run's messages from those of earlier runs.
 uint64_t new_run_id();

@@ -87,6 +87,21 @@ Status ProducerSession::produce_until(int64_t deadline_ns, const RatePacer& pace
   return {};
 }
 
+Status ProducerSession::produce_count(uint64_t count, int64_t deadline_ns) {
+  const uint64_t target = sent_ + count;
+  while (sent_ < target) {
+    const int64_t now = now_ns();
+    const rd_kafka_resp_err_t err = produce_one(now);
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && now < deadline_ns) {
+      rd_kafka_poll(handle_.get(), 1);  // wait for deliveries to free the queue
+      continue;
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error(err, "produce");
+  }
+  rd_kafka_poll(handle_.get(), 0);
+  return {};
+}
+
 Status ProducerSession::flush(int timeout_ms) {
   const rd_kafka_resp_err_t err = rd_kafka_flush(handle_.get(), timeout_ms);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error(err, "flush");

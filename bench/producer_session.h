@@ -37,6 +37,9 @@ class ProducerSession {
 
   // Hands messages to librdkafka at the pacer's rate until deadline_ns.
   Status produce_until(int64_t deadline_ns, const RatePacer& pacer);
+  // Hands `count` messages to librdkafka at once (round-robin continues where it
+  // stopped), waiting for room in its bounded queue until deadline_ns.
+  Status produce_count(uint64_t count, int64_t deadline_ns);
   // Waits for every handed-over message's delivery report, up to timeout_ms.
   Status flush(int timeout_ms);
 

@@ -46,6 +46,33 @@ Settings producer_settings(const LoadOptions& options, Mode mode) {
   return settings;
 }
 
+Settings txn_producer_settings(const LoadOptions& options, const std::string& transactional_id) {
+  Settings settings = common_settings(options);
+  const bool idempotent = options.txn_producer != TxnProducer::kPlain;
+  append(settings, {
+                       {"acks", "all"},
+                       // The commit (or flush) sends what is queued at once, linger or not.
+                       {"linger.ms", "5"},
+                       {"batch.size", "1000000"},
+                       {"batch.num.messages", "10000"},
+                       {"compression.type", "none"},
+                       {"enable.idempotence", idempotent ? "true" : "false"},
+                       {"queue.buffering.max.kbytes", "65536"},
+                       {"queue.buffering.max.messages", "100000"},
+                       {"max.in.flight.requests.per.connection", "5"},
+                       {"message.timeout.ms", "60000"},
+                       {"statistics.interval.ms", "1000"},
+                   });
+  if (options.txn_producer == TxnProducer::kTransactional) {
+    append(settings, {
+                         {"transactional.id", transactional_id},
+                         {"transaction.timeout.ms", "60000"},
+                     });
+  }
+  append(settings, options.overrides);
+  return settings;
+}
+
 Settings consumer_settings(const LoadOptions& options, Mode mode) {
   Settings settings = common_settings(options);
   const bool latency = mode == Mode::kLatency;
