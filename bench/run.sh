@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The end-to-end benchmark (`make bench`): builds release, measures this machine's
 # limits (iperf3 loopback, fio fsync'd sequential writes), runs fjord-load
-# produce / consume / latency and the consumer-group modes (group-join, commit)
-# against a fresh `fjord serve`, and writes docs/benchmarks.md with the results,
+# produce / consume / latency, the consumer-group modes (group-join, commit) and
+# the transactional producer (txn) against a fresh `fjord serve`, and writes docs/benchmarks.md with the results,
 # the limits, the ratios against the targets and the exact commands. Takes about
-# 5 minutes; run it on a quiet machine.
+# 15 minutes; run it on a quiet machine.
 #
 # Knobs (environment):
 #   BENCH_DURATION_S=20   produce and latency run time
@@ -13,11 +13,18 @@
 #   IPERF_SECONDS=10 FIO_RUNTIME_S=20 FIO_SIZE=2G
 #   SKIP_LIMITS=1         skip iperf3 and fio (for trying the script out)
 #   SKIP_BUILD=1          use the binaries already in build/release
-#   BENCH_PARTS="core groups"  core = produce/consume/latency, groups = consumer
-#                         groups; with groups alone only the "Consumer groups"
-#                         section of BENCH_OUT is replaced, the rest is kept
+#   BENCH_PARTS="core groups txn"  core = produce/consume/latency, groups =
+#                         consumer groups, txn = transactions; without core only
+#                         the "Consumer groups" and/or "Transactions" sections of
+#                         BENCH_OUT are replaced, the rest is kept
 #   GROUP_MEMBERS="1 10 100" GROUP_ROUNDS=3 GROUP_PARTITIONS=100
 #   COMMIT_SECONDS=10 COMMIT_IN_FLIGHT=32
+#   TXN_MESSAGES="1 10 100"  messages per transaction, one row each
+#   TXN_PRODUCERS="transactional idempotent plain"  the same load with each
+#   TXN_SPLIT_MESSAGES=10 transactional runs with --flush-before-commit (where the
+#                         time of a transaction goes), for these sizes
+#   TXN_SECONDS=10 TXN_ROUNDS=3 TXN_PARTITIONS=6  rounds are interleaved; the
+#                         report takes the median over them
 #   LOAD_TIMEOUT_S=900    bound on one fjord-load run (a synchronous commit waits
 #                         for ever if the broker dies under it)
 #   FJORD_BENCH_BROKER=fake  benchmark librdkafka's mock cluster instead of Fjord
@@ -36,18 +43,25 @@ fio_size=${FIO_SIZE:-2G}
 broker_kind=${FJORD_BENCH_BROKER:-fjord}
 out=${BENCH_OUT:-docs/benchmarks.md}
 release_dir=${RELEASE_DIR:-build/release}
-bench_parts=${BENCH_PARTS:-core groups}
+bench_parts=${BENCH_PARTS:-core groups txn}
 group_members=${GROUP_MEMBERS:-1 10 100}
 group_rounds=${GROUP_ROUNDS:-3}
 group_partitions=${GROUP_PARTITIONS:-100}
 commit_seconds=${COMMIT_SECONDS:-10}
 commit_in_flight=${COMMIT_IN_FLIGHT:-32}
+txn_messages=${TXN_MESSAGES:-1 10 100}
+txn_producers=${TXN_PRODUCERS:-transactional idempotent plain}
+txn_split_messages=${TXN_SPLIT_MESSAGES:-10}
+txn_seconds=${TXN_SECONDS:-10}
+txn_rounds=${TXN_ROUNDS:-3}
+txn_partitions=${TXN_PARTITIONS:-6}
 load_timeout_s=${LOAD_TIMEOUT_S:-900}
 load="$release_dir/bench/fjord-load"
 topic="bench-$(date +%s)"
 group_topic="bench-groups-$(date +%s)"
+txn_topic="bench-txn-$(date +%s)"
 # The mock cluster answers no CreateTopics: it has only the topic it starts with.
-[ "$broker_kind" != fake ] || group_topic=$topic
+[ "$broker_kind" != fake ] || { group_topic=$topic; txn_topic=$topic; }
 
 # On the build's disk (not a tmpfs), so fio and the broker write to the same device.
 mkdir -p build
@@ -223,6 +237,35 @@ run_group_loads() {
   stop_broker
 }
 
+# Every TXN_PRODUCERS kind at every TXN_MESSAGES size (and the split runs), on
+# one fresh broker and topic; round after round, so that a slower spell of the
+# machine touches every row alike.
+run_txn_loads() {
+  rm -rf "$data_dir"
+  start_broker
+  logged "$load" create-topic --bootstrap "$bootstrap" --topic "$txn_topic" \
+    --partitions "$txn_partitions" || note "create-topic $txn_topic failed"
+  local load_timeout_s=$((txn_seconds + 120))
+  local round messages producer
+  for round in $(seq 1 "$txn_rounds"); do
+    for messages in $txn_messages; do
+      for producer in $txn_producers; do
+        run_labelled_load "txn-$producer-$messages-r$round" txn "$txn_topic" \
+          --producer "$producer" --messages-per-txn "$messages" \
+          --message-bytes "$message_bytes" --partitions "$txn_partitions" \
+          --duration-s "$txn_seconds"
+      done
+    done
+    for messages in $txn_split_messages; do
+      run_labelled_load "txn-split-$messages-r$round" txn "$txn_topic" \
+        --producer transactional --flush-before-commit --messages-per-txn "$messages" \
+        --message-bytes "$message_bytes" --partitions "$txn_partitions" \
+        --duration-s "$txn_seconds"
+    done
+  done
+  stop_broker
+}
+
 has_part() {
   case " $bench_parts " in *" $1 "*) return 0 ;; *) return 1 ;; esac
 }
@@ -254,6 +297,7 @@ if has_part groups; then
   run_group_loads default
   run_group_loads 0
 fi
+has_part txn && run_txn_loads
 
 if [ "${SKIP_LIMITS:-0}" != 1 ]; then
   if has_part core; then
@@ -262,13 +306,11 @@ if [ "${SKIP_LIMITS:-0}" != 1 ]; then
     batch_bs=$(batch_block_size)
     [ "$batch_bs" = 1M ] || [ "$batch_bs" = 1024k ] || measure_fio "$batch_bs"
   fi
-  # An offset commit is a small append: the fsync rate of 4 KiB appends bounds
-  # synchronous commits without group commit.
-  has_part groups && measure_fio 4k
+  # An offset commit and a transaction's control records are small appends: the
+  # fsync rate of 4 KiB appends bounds synchronous commits without group commit.
+  if has_part groups || has_part txn; then measure_fio 4k; fi
 fi
 
-report_scope=()
-has_part core || report_scope=(--groups-only)
 /usr/bin/python3 bench/write_report.py --run-dir "$run_dir" --broker "$broker_kind" \
-  --out "$out" --commands "$commands" "${report_scope[@]}"
+  --out "$out" --commands "$commands" --parts "$bench_parts"
 echo "== wrote $out (raw results in $run_dir)"

@@ -5,8 +5,10 @@ The run directory holds fjord-load's JSON reports (load-<label>.json), the
 broker's CPU time per run (broker-cpu-<label>.json), iperf3 -J output
 (iperf3.json) and fio JSON output (fio-<bs>.json). Standard library only.
 
-With --groups-only, only the "Consumer groups" section of --out is replaced
-(or added); the rest of the file is kept as it was.
+--parts names what the run measured (core, groups, txn). Without core only the
+"Consumer groups" and/or "Transactions" sections of --out are replaced (or
+added) and the rest of the file is kept; with core the file is rewritten, and a
+section whose part did not run is carried over from the old file.
 """
 import argparse
 import datetime
@@ -15,6 +17,7 @@ import json
 import os
 import platform
 import re
+import statistics
 import subprocess
 
 # The targets, as ratios measured in the same run (docs: machine-limits.md).
@@ -368,20 +371,223 @@ def groups_section(run_dir, commands, header):
     ]
 
 
+TXN_HEADING = "## Transactions"
+TXN_LABEL = re.compile(r"load-(txn-(transactional|idempotent|plain|split)-(\d+))-r(\d+)\.json")
+TXN_PRODUCERS = ("transactional", "idempotent", "plain")
+
+
+def read_txn_runs(run_dir):
+    """{(producer, messages per txn): [(label with round, report)]}; producer
+    "split" is the transactional run with --flush-before-commit."""
+    runs = {}
+    for path in sorted(glob.glob(os.path.join(run_dir, "load-txn-*.json"))):
+        match = TXN_LABEL.fullmatch(os.path.basename(path))
+        report = load_json(path)
+        if match and report:
+            label = os.path.basename(path)[len("load-"):-len(".json")]
+            runs.setdefault((match.group(2), int(match.group(3))), []).append((label, report))
+    return runs
+
+
+def median_metrics(run_dir, rounds):
+    """The median of every metric over the rounds, plus broker CPU-µs per
+    transaction, the txn/s of each round and the round count."""
+    names = set().union(*(report["metrics"] for _, report in rounds))
+    medians = {name: statistics.median(report["metrics"].get(name, 0) for _, report in rounds)
+               for name in names}
+    cpu_per_txn = []
+    for label, report in rounds:
+        cpu = load_json(os.path.join(run_dir, f"broker-cpu-{label}.json"))
+        if cpu and report["metrics"].get("transactions"):
+            cpu_per_txn.append(cpu["broker_cpu_s"] * 1e6 / report["metrics"]["transactions"])
+    medians["server_cpu_us_per_txn"] = statistics.median(cpu_per_txn) if cpu_per_txn else None
+    medians["txn_per_s_rounds"] = sorted(report["metrics"]["txn_per_s"] for _, report in rounds)
+    medians["rounds"] = len(rounds)
+    return medians
+
+
+def txn_table(runs, medians, fio_4k):
+    lines = ["| producer | msgs/txn | txn/s: median (min–max) | msgs/s | MB/s | commit p50 ms | "
+             "commit p99 ms | vs idempotent | vs plain | fio fsyncs per txn | "
+             "server CPU-µs/txn | aborted | rounds |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    sizes = sorted({size for _, size in runs})
+    for size in sizes:
+        for producer in TXN_PRODUCERS:
+            m = medians.get((producer, size))
+            if not m:
+                continue
+            # Each row against the lighter producers below it.
+            ratios = []
+            for base in ("idempotent", "plain"):
+                other = medians.get((base, size))
+                lighter = TXN_PRODUCERS.index(base) > TXN_PRODUCERS.index(producer)
+                ratios.append(f"{m['msgs_per_s'] / other['msgs_per_s']:.0%}"
+                              if lighter and other and other.get("msgs_per_s") else "")
+            # How many 4 KiB fsyncs of fio fit in one transaction's time.
+            fsyncs = (f"{fio_4k['iops'] / m['txn_per_s']:.1f}"
+                      if fio_4k and fio_4k.get("iops") and m["txn_per_s"] else "n/a")
+            spread = m["txn_per_s_rounds"]
+            lines.append(
+                f"| {producer} | {size} | {fmt(m['txn_per_s'], 0)} "
+                f"({fmt(spread[0], 0)}–{fmt(spread[-1], 0)}) | {fmt(m['msgs_per_s'], 0)} | "
+                f"{fmt(m['mb_per_s'], 2)} | {fmt(m['commit_p50_us'] / 1e3, 2)} | "
+                f"{fmt(m['commit_p99_us'] / 1e3, 2)} | {ratios[0]} | {ratios[1]} | {fsyncs} | "
+                f"{fmt(m['server_cpu_us_per_txn'], 0)} | {fmt(m['aborted'], 0)} | {m['rounds']} |")
+    return lines + [""]
+
+
+def txn_split_table(runs, medians, fio_4k):
+    sizes = sorted(size for producer, size in runs if producer == "split")
+    if not sizes:
+        return []
+    lines = ["| msgs/txn | whole transaction, mean ms | begin + produce calls | "
+             "produce acks (flush) | commit alone | commit p50 ms | commit p99 ms | "
+             "commit p50 in fio fsyncs (p50) | idempotent flush, mean ms |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for size in sizes:
+        m = medians[("split", size)]
+        client_ms = (m["txn_mean_us"] - m["flush_mean_us"] - m["commit_mean_us"]) / 1e3
+        fsyncs = (f"{m['commit_p50_us'] / fio_4k['fsync_p50_us']:.1f}"
+                  if fio_4k and fio_4k.get("fsync_p50_us") else "n/a")
+        idempotent = medians.get(("idempotent", size))
+        lines.append(
+            f"| {size} | {fmt(m['txn_mean_us'] / 1e3, 2)} | {fmt(client_ms, 2)} | "
+            f"{fmt(m['flush_mean_us'] / 1e3, 2)} | {fmt(m['commit_mean_us'] / 1e3, 2)} | "
+            f"{fmt(m['commit_p50_us'] / 1e3, 2)} | {fmt(m['commit_p99_us'] / 1e3, 2)} | "
+            f"{fsyncs} | "
+            f"{fmt(idempotent['commit_mean_us'] / 1e3, 2) if idempotent else 'n/a'} |")
+    return lines + [""]
+
+
+def txn_notes(runs):
+    lines = []
+    for (producer, size), rounds in sorted(runs.items()):
+        for label, report in rounds:
+            for note in report.get("notes", []):
+                lines.append(f"- {label}: {note}")
+    return lines
+
+
+def txn_section(run_dir, commands, header):
+    """The "Transactions" section, self-contained: it may be newer than the rest."""
+    runs = read_txn_runs(run_dir)
+    if not runs:
+        return []
+    medians = {key: median_metrics(run_dir, rounds) for key, rounds in runs.items()}
+    fio_4k = read_fio(run_dir).get("4k")
+    if fio_4k:
+        fsync_limit = (f"{fmt(fio_4k['iops'], 0)} fsyncs/s (fio: 4 KiB sequential appends, "
+                       f"fsync after each; fsync p50 {fmt(fio_4k['fsync_p50_us'], 0)} µs, "
+                       f"p99 {fmt(fio_4k['fsync_p99_us'], 0)} µs), same run")
+    else:
+        fsync_limit = f"not measured in this run; machine-limits.md: {MACHINE_FSYNCS_PER_S}"
+    first = next(iter(runs.values()))[0][1]
+    params = first["parameters"]
+    settings = {}
+    for producer in TXN_PRODUCERS:
+        rounds = next((r for (p, _), r in sorted(runs.items()) if p == producer), None)
+        if rounds:
+            settings[producer] = rounds[0][1]["producer_settings"]
+    settings_lines = [
+        f"- {producer} producer settings: " + " ".join(
+            f"`{k}={v}`" for k, v in values.items() if k != "bootstrap.servers")
+        for producer, values in settings.items()]
+    # One round's commands stand for all: the rounds repeat them.
+    txn_commands = [c for c in commands
+                    if (" txn " in c and "-r1.json" in c) or " serve " in c
+                    or " fake-broker " in c
+                    or (" create-topic " in c and "bench-txn-" in c) or "seqwrite-4k" in c]
+    problems = txn_notes(runs)
+    return [
+        TXN_HEADING,
+        "",
+        f"Measured {header['date']}, commit `{header['commit']}`, broker {header['broker']}"
+        + (" (librdkafka's mock cluster, NOT Fjord: the numbers only test the harness)"
+           if header["broker"] == "fake" else "") + ", "
+        f"load average before the runs {header['loadavg']}; written by `bench/run.sh` "
+        "(`BENCH_PARTS=txn` redoes only this section).",
+        "",
+        "`fjord-load txn`: one librdkafka producer on a fresh broker, a topic of "
+        f"{params.get('partitions', '?')} partitions,",
+        f"messages of {params.get('message_bytes', '?')} bytes: `init_transactions` once, then "
+        "begin / K messages round-robin",
+        "over the partitions / `rd_kafka_commit_transaction` in a loop for "
+        f"{params.get('duration_s', '?')} s. The idempotent",
+        "(`enable.idempotence=true`) and plain (acks=all) rows send the same batches without",
+        "transactions and wait for each batch's acknowledgements (`rd_kafka_flush`) where the",
+        "transactional producer commits, so the ratios (msgs/s of the row over msgs/s of the",
+        "lighter producer) are the cost of the transaction protocol (AddPartitionsToTxn,",
+        "EndTxn, the markers) and of idempotence. Commit latency is the commit call (the flush",
+        "for the other rows); it includes waiting for the batch's produce acknowledgements.",
+        "The rounds run interleaved (every row once per round); figures are medians over the",
+        "rounds.",
+        "",
+        f"- fsync limit: {fsync_limit}",
+        "",
+        *txn_table(runs, medians, fio_4k),
+        "\"fio fsyncs per txn\": fio's 4 KiB fsync rate divided by transactions/s, i.e. how many",
+        "fsyncs the disk could have done in the time of one transaction (or batch).",
+        "",
+        *([
+            "### Where the time of a transaction goes",
+            "",
+            "The transactional producer again, flushing each batch (waiting for its produce",
+            "acknowledgements) before `rd_kafka_commit_transaction`, so that the commit alone",
+            "(EndTxn: the coordinator's prepare record, the markers on every partition of the",
+            "transaction, the completion) is timed apart. Means add up; the idempotent column is",
+            "the same batch's flush without a transaction.",
+            "",
+            *txn_split_table(runs, medians, fio_4k),
+        ] if any(producer == "split" for producer, _ in runs) else []),
+        *(["Problems:", "", *problems, ""] if problems else []),
+        *settings_lines,
+        "",
+        "```",
+        *txn_commands,
+        "```",
+        "",
+    ]
+
+
+def problems_of(part, problems):
+    """The problems of one part's runs: the txn runs' labels start with txn-."""
+    return [p for p in problems if ("txn" in p) == (part == "txn")]
+
+
 def problem_lines(problems):
     """This run's problems, inside the groups section when only it is written."""
     return ["Problems in this run:", "", *problems, ""] if problems else []
 
 
-def splice_section(text, section):
-    """Replaces the Consumer groups section of `text` (up to the next level-2
-    heading), or inserts it before "## Settings" (else at the end)."""
+def section_bounds(lines, heading):
+    """(start, end) of the level-2 section `heading` in `lines`, or None."""
+    if heading not in lines:
+        return None
+    start = lines.index(heading)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
+               len(lines))
+    return start, end
+
+
+def old_section(path, heading):
+    """The lines of section `heading` in the file at `path` as it is now, or []."""
+    try:
+        with open(path) as file:
+            lines = file.read().split("\n")
+    except OSError:
+        return []
+    bounds = section_bounds(lines, heading)
+    return lines[bounds[0]:bounds[1]] if bounds else []
+
+
+def splice_section(text, heading, section):
+    """Replaces the section `heading` of `text` (up to the next level-2 heading),
+    or inserts it before "## Settings" (else at the end)."""
     lines = text.split("\n")
-    if GROUPS_HEADING in lines:
-        start = lines.index(GROUPS_HEADING)
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-                   len(lines))
-        return "\n".join(lines[:start] + section + lines[end:])
+    bounds = section_bounds(lines, heading)
+    if bounds:
+        return "\n".join(lines[:bounds[0]] + section + lines[bounds[1]:])
     at = lines.index("## Settings") if "## Settings" in lines else len(lines)
     return "\n".join(lines[:at] + section + lines[at:])
 
@@ -392,9 +598,11 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--commands", required=True)
     parser.add_argument("--broker", default="fjord")
-    parser.add_argument("--groups-only", action="store_true",
-                        help="replace only the Consumer groups section of --out")
+    parser.add_argument("--parts", default="core groups txn",
+                        help="what the run measured; without core only the sections of "
+                             "groups and txn are replaced in --out")
     args = parser.parse_args()
+    parts = args.parts.split()
 
     loads = {mode: load_json(os.path.join(args.run_dir, f"load-{mode}.json"))
              for mode in ("produce", "consume", "latency")}
@@ -418,15 +626,26 @@ def main():
     dirty = " (working tree had uncommitted changes)" if git("status", "--porcelain") else ""
     header = {"date": now, "commit": git("rev-parse", "--short", "HEAD") + dirty,
               "broker": args.broker, "loadavg": loadavg}
-    groups = groups_section(args.run_dir, commands, header)
-    if args.groups_only:
-        if not groups:
-            groups = [GROUPS_HEADING, "", f"No results in the run of {now}.", ""]
+    sections = {
+        "groups": (GROUPS_HEADING, groups_section(args.run_dir, commands, header)),
+        "txn": (TXN_HEADING, txn_section(args.run_dir, commands, header)),
+    }
+    if "core" not in parts:
         with open(args.out) as file:
             text = file.read()
+        for part, (heading, section) in sections.items():
+            if part not in parts:
+                continue
+            if not section:
+                section = [heading, "", f"No results in the run of {now}.", ""]
+            text = splice_section(text, heading,
+                                  section + problem_lines(problems_of(part, problems)))
         with open(args.out, "w") as file:
-            file.write(splice_section(text, groups + problem_lines(problems)))
+            file.write(text)
         return
+    # A part that did not run keeps its section from the last run that had it.
+    groups, txn = (section if part in parts else old_section(args.out, heading)
+                   for part, (heading, section) in sections.items())
     lines = [
         "# Benchmarks",
         "",
@@ -462,6 +681,7 @@ def main():
         "",
         *targets_table(loads, iperf_mb_s, fio),
         *groups,
+        *txn,
         "## Settings",
         "",
         *settings_section(loads),
