@@ -36,6 +36,10 @@ struct Arguments {
   GroupResetOptions reset;
   std::string reset_timestamp;
   std::string reset_offset;
+  TxnListOptions txn_list;
+  std::vector<std::string> transactional_ids;
+  TxnProducersOptions txn_producers;
+  int32_t txn_partition = -1;
 };
 
 // One key=value (or key) per occurrence, so that a following positional is
@@ -252,6 +256,56 @@ void add_group(CLI::App& app, Arguments& args, Actions& actions) {
   add_group_reset(group, args, actions);
 }
 
+// The txn commands speak the protocol themselves, without librdkafka.
+void warn_ignored_properties(const Arguments& args) {
+  if (!args.client.properties.empty()) {
+    warn("-X settings are librdkafka's; 'fjord txn' does not use librdkafka and ignores them");
+  }
+}
+
+void add_txn(CLI::App& app, Arguments& args, Actions& actions) {
+  CLI::App* txn = app.add_subcommand(
+      "txn", "List and describe transactions and the producers of a topic's partitions");
+  txn->require_subcommand(1);
+
+  CLI::App* list = txn->add_subcommand("list", "List transactions with producer id and state");
+  add_repeated(list, "--state", args.txn_list.states,
+               "Only transactions in this state: Empty, Ongoing, PrepareCommit, PrepareAbort, "
+               "CompleteCommit, CompleteAbort, Dead, PrepareEpochFence (repeatable)");
+  list->add_option("--producer-id", args.txn_list.producer_ids,
+                   "Only the transaction of this producer id (repeatable)")
+      ->allow_extra_args(false)
+      ->type_size(1)
+      ->check(at_least(0));
+  add_client_options(list, args);
+  actions.emplace_back(list, [&args] {
+    warn_ignored_properties(args);
+    return txn_list(args.client, args.txn_list);
+  });
+
+  CLI::App* describe = txn->add_subcommand(
+      "describe", "Show transactions' state, producer, timeout, age and partitions");
+  describe->add_option("transactional-ids", args.transactional_ids, "Transactional ids")
+      ->required();
+  add_client_options(describe, args);
+  actions.emplace_back(describe, [&args] {
+    warn_ignored_properties(args);
+    return txn_describe(args.client, args.transactional_ids);
+  });
+
+  CLI::App* producers = txn->add_subcommand(
+      "producers", "Show the active producers of a topic's partitions and their open transactions");
+  producers->add_option("--topic", args.txn_producers.topic, "Topic name")->required();
+  producers->add_option("-p,--partition", args.txn_partition, "Only this partition")
+      ->check(at_least(0));
+  add_client_options(producers, args);
+  actions.emplace_back(producers, [producers, &args] {
+    if (producers->count("--partition") > 0) args.txn_producers.partition = args.txn_partition;
+    warn_ignored_properties(args);
+    return txn_producers(args.client, args.txn_producers);
+  });
+}
+
 // "fjord topic create": the command whose help to point at.
 std::string command_path(const CLI::App& app) {
   std::string path = app.get_name();
@@ -276,6 +330,7 @@ int run(int argc, char** argv) {
   add_produce(app, args, actions);
   add_consume(app, args, actions);
   add_group(app, args, actions);
+  add_txn(app, args, actions);
   app.footer(
       "Run 'fjord <command> --help' for a command's options. "
       "Client commands connect to --bootstrap-server (or $FJORD_BOOTSTRAP).\n");
@@ -291,7 +346,7 @@ int run(int argc, char** argv) {
   });
   if (!first.empty() && first.front() != '-' && !known) {
     return fail(kExitUsage, fmt::format("unknown command '{}': the commands are serve, topic, "
-                                        "produce, consume and group; see 'fjord --help'",
+                                        "produce, consume, group and txn; see 'fjord --help'",
                                         first));
   }
   try {

@@ -81,4 +81,17 @@ struct GroupResetOptions {
 };
 int group_reset_offsets(const ClientOptions& client, const GroupResetOptions& options);
 
+struct TxnListOptions {
+  std::vector<std::string> states;    // Kafka's state names, any case; empty: all
+  std::vector<int64_t> producer_ids;  // empty: all
+};
+int txn_list(const ClientOptions& client, const TxnListOptions& options);
+int txn_describe(const ClientOptions& client, const std::vector<std::string>& transactional_ids);
+
+struct TxnProducersOptions {
+  std::string topic;
+  std::optional<int32_t> partition;  // nothing: every partition
+};
+int txn_producers(const ClientOptions& client, const TxnProducersOptions& options);
+
 }  // namespace fjord::cli
