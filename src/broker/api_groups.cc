@@ -410,7 +410,7 @@ boost::asio::awaitable<FetchedOffsets> fetch_group_offsets(GroupCoordinator& coo
       }
     } else if (group) {
       for (const auto& [partition, offset] : group->offsets()) {
-        result.offsets.emplace_back(partition, offset);
+        result.offsets.emplace_back(partition, offset.value);
       }
     }
     reply(std::move(result));

@@ -105,7 +105,7 @@ Status GroupCoordinator::replay_partition(int32_t partition_index) {
                      fmt::format("short read of {}-{}", kOffsetsTopic, partition_index)};
       }
     }
-    Status replayed = registry_here().replay(buffer);
+    Status replayed = registry_here().replay(partition_index, buffer);
     if (!replayed) return replayed;
     // The next read starts after the last whole batch of this chunk.
     size_t at = 0;

@@ -1,6 +1,7 @@
 // libFuzzer target: the __consumer_offsets codec on arbitrary bytes.
-// 1. The input as concatenated batches, as read from the log; then again with
-//    every batch's CRC fixed up, so that mutations get past the framing check.
+// 1. The input as concatenated batches, as read from the log (records alone, and
+//    records with transaction markers); then again with every batch's CRC fixed
+//    up, so that mutations get past the framing check.
 // 2. The input split into a key (length from the first byte) and a value, and
 //    the key alone as a tombstone. Whatever decodes must re-encode and decode
 //    to the same record.
@@ -51,10 +52,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   volatile size_t sink = 0;
   const auto consume = [&sink](OffsetsTopicRecord&& record) { sink = sink + record.index(); };
 
+  OffsetsLogVisitor visitor;
+  visitor.on_record = [&](int64_t producer_id, OffsetsTopicRecord&& record) {
+    sink = sink + record.index() + static_cast<size_t>(producer_id);
+  };
+  visitor.on_txn_marker = [&](int64_t producer_id, bool commit) {
+    sink = sink + static_cast<size_t>(producer_id) + commit;
+  };
+
   (void)for_each_record(input, consume);
+  (void)for_each_entry(input, visitor);
   std::vector<uint8_t> fixed(input.begin(), input.end());
   fix_crcs(fixed);
   (void)for_each_record(fixed, consume);
+  (void)for_each_entry(fixed, visitor);
 
   if (size == 0) return 0;
   const size_t key_bytes = std::min<size_t>(data[0], size - 1);

@@ -697,8 +697,9 @@ void Group::commit(const CommitRequest& request, int64_t now_ms, DoneCallback do
     records.push_back(OffsetRecord{{id_, partition.topic, partition.partition}, offset});
     ++pending_commits_[partition];
   }
-  write_(std::move(records), [weak = weak_from_this(), offsets = request.offsets,
-                              done = std::move(done)](ErrorCode error) {
+  const uint64_t position = next_position();
+  write(std::move(records), [weak = weak_from_this(), offsets = request.offsets, position,
+                             done = std::move(done)](ErrorCode error) {
     auto self = weak.lock();
     if (self) {
       for (const auto& [partition, offset] : offsets) {
@@ -707,7 +708,7 @@ void Group::commit(const CommitRequest& request, int64_t now_ms, DoneCallback do
           self->pending_commits_.erase(pending);
         }
         if (error == ErrorCode::kNone && self->state_ != GroupState::kDead) {
-          self->offsets_[partition] = offset;
+          self->store_offset(partition, offset, position);
         }
       }
     }
@@ -715,10 +716,28 @@ void Group::commit(const CommitRequest& request, int64_t now_ms, DoneCallback do
   });
 }
 
+// Kafka keeps the offset whose record is later in the log: a transaction
+// committed after a plain commit of the same partition must not undo it if the
+// plain commit was written after the transaction's offsets.
+void Group::store_offset(const TopicPartition& partition, const CommittedOffset& value,
+                         uint64_t position) {
+  auto it = offsets_.find(partition);
+  if (it == offsets_.end()) {
+    offsets_.emplace(partition, StoredOffset{value, position});
+  } else if (it->second.position <= position) {
+    it->second = StoredOffset{value, position};
+  }
+}
+
+void Group::write(std::vector<OffsetsTopicRecord> records, DoneCallback done,
+                  const std::optional<TxnProducer>& txn) {
+  write_(std::move(records), txn, std::move(done));
+}
+
 std::optional<CommittedOffset> Group::committed(const TopicPartition& partition) const {
   auto it = offsets_.find(partition);
   if (it == offsets_.end()) return std::nullopt;
-  return it->second;
+  return it->second.value;
 }
 
 void Group::delete_offsets(const std::vector<TopicPartition>& partitions,
@@ -741,7 +760,11 @@ void Group::delete_offsets(const std::vector<TopicPartition>& partitions,
       continue;
     }
     errors.push_back(ErrorCode::kNone);
-    if (offsets_.erase(partition) > 0) {
+    // The tombstone also ends what open transactions hold for the partition (as
+    // replaying it does), so that their commit cannot bring the offset back.
+    const bool pending_txn = has_pending_txn_offset(partition);
+    drop_pending_txn_offsets_of(partition);
+    if (offsets_.erase(partition) > 0 || pending_txn) {
       tombstones.push_back(OffsetRecord{{id_, partition.topic, partition.partition}, std::nullopt});
     }
   }
@@ -749,8 +772,8 @@ void Group::delete_offsets(const std::vector<TopicPartition>& partitions,
     done(ErrorCode::kNone, std::move(errors));
     return;
   }
-  write_(std::move(tombstones), [errors = std::move(errors), done = std::move(done)](
-                                    ErrorCode error) mutable { done(error, std::move(errors)); });
+  write(std::move(tombstones), [errors = std::move(errors), done = std::move(done)](
+                                   ErrorCode error) mutable { done(error, std::move(errors)); });
 }
 
 // Which offsets may expire follows Kafka (KIP-211): a Stable consumer group's
@@ -774,9 +797,9 @@ bool Group::expire_offsets(int64_t now_ms) {
   }
   std::vector<OffsetsTopicRecord> tombstones;
   for (auto it = offsets_.begin(); it != offsets_.end();) {
-    const CommittedOffset& offset = it->second;
+    const CommittedOffset& offset = it->second.value;
     const bool kept = (keep_topics && keep_topics->contains(it->first.topic)) ||
-                      pending_commits_.contains(it->first);
+                      pending_commits_.contains(it->first) || has_pending_txn_offset(it->first);
     const int64_t base_ms = from_state_change ? state_timestamp_ms_ : offset.commit_timestamp_ms;
     const bool expired = !kept && (offset.expire_timestamp_ms >= 0
                                        ? now_ms >= offset.expire_timestamp_ms
@@ -789,12 +812,12 @@ bool Group::expire_offsets(int64_t now_ms) {
     }
   }
   const bool dies = state_ == GroupState::kEmpty && offsets_.empty() && pending_commits_.empty() &&
-                    members_.empty() && pending_members_.empty();
+                    !has_pending_txn_offsets() && members_.empty() && pending_members_.empty();
   if (dies) {
     tombstones.push_back(GroupMetadataRecord{id_, std::nullopt});
     state_ = GroupState::kDead;
   }
-  if (!tombstones.empty()) write_(std::move(tombstones), [](ErrorCode) {});
+  if (!tombstones.empty()) write(std::move(tombstones), [](ErrorCode) {});
   return dies;
 }
 
@@ -803,14 +826,23 @@ ErrorCode Group::remove(DoneCallback done) {
   if (!members_.empty() || !pending_members_.empty() || state_ != GroupState::kEmpty) {
     return ErrorCode::kNonEmptyGroup;
   }
+  // Offsets of open transactions go too (Kafka's deleteAllOffsets): their
+  // tombstones come after them in the log, so a later COMMIT restores nothing.
+  std::set<TopicPartition> partitions;
+  for (const auto& [partition, offset] : offsets_) partitions.insert(partition);
+  for (const auto& [producer_id, pending] : pending_txn_offsets_) {
+    for (const auto& [partition, offset] : pending) partitions.insert(partition);
+  }
   std::vector<OffsetsTopicRecord> tombstones;
-  for (const auto& [partition, offset] : offsets_) {
+  for (const auto& partition : partitions) {
     tombstones.push_back(OffsetRecord{{id_, partition.topic, partition.partition}, std::nullopt});
   }
   tombstones.push_back(GroupMetadataRecord{id_, std::nullopt});
   offsets_.clear();
+  pending_txn_offsets_.clear();
+  pending_txn_offset_count_ = 0;
   state_ = GroupState::kDead;
-  write_(std::move(tombstones), std::move(done));
+  write(std::move(tombstones), std::move(done));
   return ErrorCode::kNone;
 }
 
@@ -893,7 +925,7 @@ GroupRecord Group::to_record() const {
 void Group::store_group(DoneCallback done) {
   std::vector<OffsetsTopicRecord> records;
   records.push_back(GroupMetadataRecord{id_, to_record()});
-  write_(std::move(records), std::move(done));
+  write(std::move(records), std::move(done));
 }
 
 // Members come back as they were at the last stored generation; their sessions
@@ -929,10 +961,12 @@ void Group::restore(const GroupRecord& record, int64_t now_ms) {
 }
 
 void Group::restore_offset(const TopicPartition& partition, std::optional<CommittedOffset> value) {
+  const uint64_t position = next_position();
   if (value) {
-    offsets_[partition] = *value;
+    offsets_[partition] = StoredOffset{std::move(*value), position};
   } else {
     offsets_.erase(partition);
+    drop_pending_txn_offsets_of(partition);
   }
 }
 

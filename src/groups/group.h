@@ -9,6 +9,10 @@
 // (waiting for the leader's assignment) -> Stable; any membership change in
 // CompletingRebalance or Stable starts a new rebalance; Dead once deleted.
 // All calls for one group come from one thread (the shard owning its partition).
+//
+// Transactional offset commits (TxnOffsetCommit, KIP-98) are pending per producer
+// until the producer's COMMIT or ABORT marker is written to the group's partition;
+// then they become committed offsets or are dropped (complete_transaction).
 #pragma once
 
 #include <cstdint>
@@ -41,6 +45,10 @@ struct GroupLimits {
   // A member that joined but never completed a rebalance is dropped after this
   // (it may have gone away while its JoinGroup waited).
   int32_t new_member_join_timeout_ms = 300000;
+  // Transactional offsets waiting for their transaction's end, per group (one per
+  // producer and partition). Kafka has no limit; the transaction timeout bounds
+  // how long they wait, this bounds how many.
+  int32_t max_pending_txn_offsets = 100000;
 };
 
 struct Protocol {
@@ -117,6 +125,23 @@ struct CommitRequest {
   std::vector<std::pair<TopicPartition, CommittedOffset>> offsets;
 };
 
+// TxnOffsetCommit: offsets of the producer's transaction. v3+ (KIP-447) carry
+// the consumer's generation and member id, checked when given.
+struct TxnCommitRequest {
+  TxnProducer producer;
+  int32_t generation = -1;  // -1: not checked
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  std::vector<std::pair<TopicPartition, CommittedOffset>> offsets;
+};
+
+// A committed offset and where its record is in the group's partition, relative
+// to the group's other records (the order of writes; replay counts the same way).
+struct StoredOffset {
+  CommittedOffset value;
+  uint64_t position = 0;
+};
+
 struct MemberDescription {
   std::string member_id;
   std::optional<std::string> group_instance_id;
@@ -136,9 +161,14 @@ struct GroupDescription {
 using JoinCallback = std::function<void(JoinResult)>;
 using SyncCallback = std::function<void(SyncResult)>;
 using DoneCallback = std::function<void(ErrorCode)>;
-// Persists records to the group's __consumer_offsets partition; calls back once
-// they are durable (kNone) or failed.
-using WriteFn = std::function<void(std::vector<OffsetsTopicRecord>, DoneCallback)>;
+// Persists records to the group's __consumer_offsets partition as one batch,
+// transactional when `txn` is set; calls back once they are durable (kNone) or
+// failed. Batches reach the log in the order of the calls.
+using WriteFn = std::function<void(std::vector<OffsetsTopicRecord>,
+                                   const std::optional<TxnProducer>& txn, DoneCallback)>;
+// Told the producer id whenever a group starts holding offsets of a producer's
+// transaction (so that the registry can find the group when the marker comes).
+using TxnObserver = std::function<void(int64_t producer_id)>;
 
 class Group : public std::enable_shared_from_this<Group> {
  public:
@@ -151,11 +181,13 @@ class Group : public std::enable_shared_from_this<Group> {
   int32_t generation() const { return generation_; }
   const std::optional<std::string>& protocol_type() const { return protocol_type_; }
   size_t member_count() const { return members_.size(); }
-  bool has_offsets() const { return !offsets_.empty(); }
+  // Committed offsets, or transactional ones still pending (as Kafka's hasOffsets).
+  bool has_offsets() const { return !offsets_.empty() || has_pending_txn_offsets(); }
   // Never used: created by a request that failed, holding nothing.
   bool is_unused() const {
     return state_ == GroupState::kEmpty && generation_ == 0 && members_.empty() &&
-           pending_members_.empty() && offsets_.empty() && pending_commits_.empty();
+           pending_members_.empty() && offsets_.empty() && pending_commits_.empty() &&
+           !has_pending_txn_offsets();
   }
 
   // The classic protocol. Replies may come later (join waits for the others).
@@ -172,7 +204,23 @@ class Group : public std::enable_shared_from_this<Group> {
   // or a failed write); the caller checks topics and metadata sizes first.
   void commit(const CommitRequest& request, int64_t now_ms, DoneCallback done);
   std::optional<CommittedOffset> committed(const TopicPartition& partition) const;
-  const std::map<TopicPartition, CommittedOffset>& offsets() const { return offsets_; }
+  const std::map<TopicPartition, StoredOffset>& offsets() const { return offsets_; }
+
+  // Transactional offsets (TxnOffsetCommit). The group need not be managed (a
+  // standalone producer commits with generation -1). `done` as for commit();
+  // kInvalidCommitOffsetSize beyond limits.max_pending_txn_offsets.
+  void txn_commit(const TxnCommitRequest& request, DoneCallback done);
+  // The producer's marker is durable: COMMIT makes its pending offsets the
+  // committed ones, except where a record written later in the log (a plain
+  // commit) already replaced them; ABORT drops them.
+  void complete_transaction(int64_t producer_id, bool commit);
+  bool has_pending_txn_offsets() const { return !pending_txn_offsets_.empty(); }
+  bool has_pending_txn_offsets_of(int64_t producer_id) const {
+    return pending_txn_offsets_.contains(producer_id);
+  }
+  // OffsetFetch's require_stable: true while a transaction holds an offset of `partition`.
+  bool has_pending_txn_offset(const TopicPartition& partition) const;
+  void set_txn_observer(TxnObserver observer) { txn_observer_ = std::move(observer); }
   // OffsetDelete: per partition kNone or kGroupSubscribedToTopic; writes tombstones
   // for the others and calls `done` once they are durable, with the write's
   // outcome and the per-partition errors.
@@ -196,7 +244,11 @@ class Group : public std::enable_shared_from_this<Group> {
 
   // Rebuilding from __consumer_offsets on start-up.
   void restore(const GroupRecord& record, int64_t now_ms);
+  // A plain offset record (a tombstone also drops transactional offsets of its key).
   void restore_offset(const TopicPartition& partition, std::optional<CommittedOffset> value);
+  // An offset record of a producer's transactional batch, pending until its marker.
+  void restore_txn_offset(int64_t producer_id, const TopicPartition& partition,
+                          const CommittedOffset& value);
   void mark_dead() { state_ = GroupState::kDead; }
 
  private:
@@ -248,6 +300,20 @@ class Group : public std::enable_shared_from_this<Group> {
   ErrorCode validate_member(const std::string& member_id,
                             const std::optional<std::string>& group_instance_id) const;
   int32_t max_rebalance_timeout_ms() const;
+  void write(std::vector<OffsetsTopicRecord> records, DoneCallback done,
+             const std::optional<TxnProducer>& txn = std::nullopt);
+  // Orders the offsets a group holds as the log does: a commit takes the next
+  // position when it is written (writes reach the log in call order), a replayed
+  // record when it is read.
+  uint64_t next_position() { return next_position_++; }
+  ErrorCode validate_txn_commit(const TxnCommitRequest& request) const;
+  void add_pending_txn_offset(int64_t producer_id, const TopicPartition& partition,
+                              const CommittedOffset& value, uint64_t position);
+  void drop_pending_txn_offsets_of(const TopicPartition& partition);
+  void fail_txn_write(int64_t producer_id, const std::vector<TopicPartition>& partitions,
+                      uint64_t position);
+  void store_offset(const TopicPartition& partition, const CommittedOffset& value,
+                    uint64_t position);
   std::string new_member_id(const JoinRequest& request);
 
   std::string id_;
@@ -269,8 +335,13 @@ class Group : public std::enable_shared_from_this<Group> {
   bool new_member_added_ = false;
   int64_t initial_delay_remaining_ms_ = 0;
   uint64_t next_member_number_ = 0;
-  std::map<TopicPartition, CommittedOffset> offsets_;
+  std::map<TopicPartition, StoredOffset> offsets_;
   std::map<TopicPartition, int> pending_commits_;  // writes in flight; never expired
+  // Producer id -> its transaction's offsets (written, or being written).
+  std::map<int64_t, std::map<TopicPartition, StoredOffset>> pending_txn_offsets_;
+  size_t pending_txn_offset_count_ = 0;
+  TxnObserver txn_observer_;
+  uint64_t next_position_ = 0;
 };
 
 }  // namespace fjord::groups

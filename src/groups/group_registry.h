@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -40,8 +41,13 @@ class GroupRegistry {
   // Shutdown: answers every waiting request (Group::unload).
   void unload_all();
 
-  // Start-up: applies the records of one partition, in log order.
-  Status replay(std::span<const uint8_t> batches);
+  // A producer's COMMIT/ABORT marker is durable in `partition`: completes the
+  // transaction in the groups of that partition holding its offsets.
+  void complete_transaction(int32_t partition, int64_t producer_id, bool commit);
+
+  // Start-up: applies the records of `partition`, in log order, transactional
+  // offsets pending until their producer's marker.
+  Status replay(int32_t partition, std::span<const uint8_t> batches);
   // After replaying: drops groups that hold nothing.
   void finish_load();
 
@@ -53,6 +59,7 @@ class GroupRegistry {
 
  private:
   WriteFn writer_for(const std::string& group_id);
+  std::shared_ptr<Group> create(const std::string& group_id);
 
   const GroupLimits& limits_;
   int32_t offsets_partitions_;
@@ -60,6 +67,9 @@ class GroupRegistry {
   AppendFn append_;
   ClockFn clock_;
   std::unordered_map<std::string, std::shared_ptr<Group>> groups_;
+  // Producer id -> groups that held offsets of its transaction. Entries may be
+  // stale (the group was deleted, or dropped the offsets); markers clean them up.
+  std::unordered_map<int64_t, std::set<std::string>> txn_groups_;
 };
 
 }  // namespace fjord::groups

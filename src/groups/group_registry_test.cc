@@ -15,6 +15,7 @@ namespace {
 using Bytes = std::vector<uint8_t>;
 
 constexpr int32_t kPartitions = 50;
+constexpr int32_t kPartition = 7;  // replayed logs without markers: any partition
 constexpr size_t kMaxBatchBytes = 1 << 20;
 constexpr int64_t kStartMs = 1'700'000'000'000;
 
@@ -117,7 +118,7 @@ TEST_F(GroupRegistryTest, ReplayLeavesExactlyTheLastStateOfEachGroup) {
       {GroupMetadataRecord{"g2", empty_generation}, offset("g2", "orders", 0, std::nullopt),
        GroupMetadataRecord{"g2", std::nullopt}},
   });
-  ASSERT_TRUE(registry().replay(log).ok());
+  ASSERT_TRUE(registry().replay(kPartition, log).ok());
   registry().finish_load();
 
   EXPECT_EQ(registry().size(), 1u);
@@ -145,7 +146,7 @@ TEST_F(GroupRegistryTest, FinishLoadDropsGroupsThatHoldNothing) {
       {offset("standalone", "orders", 0, 9)},
       {GroupMetadataRecord{"emptied", emptied}},
   });
-  ASSERT_TRUE(registry().replay(log).ok());
+  ASSERT_TRUE(registry().replay(kPartition, log).ok());
   EXPECT_NE(registry().find("only-deleted-offsets"), nullptr);
 
   registry().finish_load();
@@ -163,7 +164,7 @@ TEST_F(GroupRegistryTest, OffsetsCommittedAfterAGroupTombstoneStartAFreshGroup) 
       {GroupMetadataRecord{"g", std::nullopt}},
       {offset("g", "orders", 0, 11)},
   });
-  ASSERT_TRUE(registry().replay(log).ok());
+  ASSERT_TRUE(registry().replay(kPartition, log).ok());
   registry().finish_load();
   auto group = registry().find("g");
   ASSERT_NE(group, nullptr);
@@ -183,7 +184,7 @@ TEST_F(GroupRegistryTest, GroupTombstoneKeepsOffsetsThatWereNotTombstoned) {
       {offset("g", "orders", 0, 11)},
       {GroupMetadataRecord{"g", std::nullopt}},
   });
-  ASSERT_TRUE(registry().replay(log).ok());
+  ASSERT_TRUE(registry().replay(kPartition, log).ok());
   registry().finish_load();
   auto group = registry().find("g");
   ASSERT_NE(group, nullptr);

@@ -35,7 +35,8 @@ class FakeLog {
   };
 
   WriteFn writer() {
-    return [this](std::vector<OffsetsTopicRecord> records, DoneCallback done) {
+    return [this](std::vector<OffsetsTopicRecord> records, const std::optional<TxnProducer>&,
+                  DoneCallback done) {
       writes_.push_back({std::move(records), std::move(done)});
       if (auto_complete_) complete(writes_.size() - 1, ErrorCode::kNone);
     };

@@ -15,6 +15,7 @@
 #include "protocol/wire.h"
 #include "records/batch.h"
 #include "records/builder.h"
+#include "records/control.h"
 #include "records/record.h"
 
 namespace fjord::groups {
@@ -313,7 +314,8 @@ Result<std::optional<OffsetsTopicRecord>> decode(std::span<const uint8_t> key,
 }
 
 Result<std::vector<uint8_t>> build_batch(std::span<const OffsetsTopicRecord> records,
-                                         int64_t now_ms, size_t max_batch_bytes) {
+                                         int64_t now_ms, size_t max_batch_bytes,
+                                         const std::optional<TxnProducer>& txn) {
   if (records.empty()) return Error{ErrorCode::kInvalidRecord, "no records to write"};
   const auto too_large = [max_batch_bytes] {
     return Error{ErrorCode::kMessageTooLarge,
@@ -322,6 +324,12 @@ Result<std::vector<uint8_t>> build_batch(std::span<const OffsetsTopicRecord> rec
   if (max_batch_bytes <= records::kBatchHeaderSize) return too_large();
   records::BatchOptions options;
   options.max_records_bytes = max_batch_bytes - records::kBatchHeaderSize;
+  if (txn) {
+    options.producer_id = txn->producer_id;
+    options.producer_epoch = txn->producer_epoch;
+    options.base_sequence = -1;
+    options.transactional = true;
+  }
   records::BatchBuilder builder(options);
   for (const OffsetsTopicRecord& record : records) {
     if (Status fits = check_key_fits(record); !fits) return fits.error();
@@ -339,8 +347,44 @@ Result<std::vector<uint8_t>> build_batch(std::span<const OffsetsTopicRecord> rec
   return std::vector<uint8_t>(built->begin(), built->end());
 }
 
-Status for_each_record(std::span<const uint8_t> batches,
-                       const std::function<void(OffsetsTopicRecord&&)>& fn) {
+namespace {
+
+// The COMMIT/ABORT markers of one control batch; other control types are skipped.
+Status visit_control_batch(Bytes batch, const records::BatchHeader& header,
+                           std::vector<uint8_t>& scratch, const OffsetsLogVisitor& visitor) {
+  auto count = records::for_each_record(
+      batch, scratch, kMaxRecordsSectionBytes, [&](const records::Record& record) -> Status {
+        const auto type = records::control_type(record);
+        if (type != records::ControlType::kCommit && type != records::ControlType::kAbort) {
+          return {};
+        }
+        const auto marker = records::parse_end_txn_marker(record);
+        if (!marker) return corrupt("transaction marker without a valid value");
+        if (visitor.on_txn_marker) visitor.on_txn_marker(header.producer_id, marker->commit);
+        return {};
+      });
+  if (!count) return count.error();
+  return {};
+}
+
+Status visit_data_batch(Bytes batch, const records::BatchHeader& header,
+                        std::vector<uint8_t>& scratch, const OffsetsLogVisitor& visitor) {
+  const int64_t txn_producer_id = header.is_transactional() ? header.producer_id : -1;
+  auto count = records::for_each_record(
+      batch, scratch, kMaxRecordsSectionBytes, [&](const records::Record& record) -> Status {
+        if (!record.key) return corrupt("__consumer_offsets record without a key");
+        auto decoded = decode(*record.key, record.value);
+        if (!decoded) return decoded.error();
+        if (*decoded && visitor.on_record) visitor.on_record(txn_producer_id, std::move(**decoded));
+        return {};
+      });
+  if (!count) return count.error();
+  return {};
+}
+
+}  // namespace
+
+Status for_each_entry(std::span<const uint8_t> batches, const OffsetsLogVisitor& visitor) {
   std::vector<uint8_t> scratch;
   Bytes rest = batches;
   while (!rest.empty()) {
@@ -352,21 +396,21 @@ Status for_each_record(std::span<const uint8_t> batches,
     }
     const Bytes batch = rest.first(header->size_bytes());
     rest = rest.subspan(header->size_bytes());
-    if (header->is_control()) continue;
-    auto count = records::for_each_record(
-        batch, scratch, kMaxRecordsSectionBytes, [&](const records::Record& record) -> Status {
-          if (!record.key) return corrupt("__consumer_offsets record without a key");
-          auto decoded = decode(*record.key, record.value);
-          if (!decoded) return decoded.error();
-          if (*decoded) fn(std::move(**decoded));
-          return {};
-        });
-    if (!count) {
+    Status visited = header->is_control() ? visit_control_batch(batch, *header, scratch, visitor)
+                                          : visit_data_batch(batch, *header, scratch, visitor);
+    if (!visited) {
       return corrupt(fmt::format("__consumer_offsets batch at offset {}: {}", header->base_offset,
-                                 count.error().message));
+                                 visited.error().message));
     }
   }
   return {};
+}
+
+Status for_each_record(std::span<const uint8_t> batches,
+                       const std::function<void(OffsetsTopicRecord&&)>& fn) {
+  OffsetsLogVisitor visitor;
+  visitor.on_record = [&fn](int64_t, OffsetsTopicRecord&& record) { fn(std::move(record)); };
+  return for_each_entry(batches, visitor);
 }
 
 int32_t offsets_partition_for(std::string_view group, int32_t partitions) {

@@ -99,20 +99,45 @@ EncodedRecord encode(const OffsetsTopicRecord& record);
 Result<std::optional<OffsetsTopicRecord>> decode(std::span<const uint8_t> key,
                                                  std::optional<std::span<const uint8_t>> value);
 
-// One uncompressed v2 record batch holding `records`, every record stamped
-// `now_ms`, ready for storage::PartitionLog::append. kMessageTooLarge beyond
-// `max_batch_bytes`; kInvalidGroupId (kInvalidTopicException) for a group id
-// (topic name) over kMaxKeyStringBytes; kInvalidRecord for no records.
-Result<std::vector<uint8_t>> build_batch(std::span<const OffsetsTopicRecord> records,
-                                         int64_t now_ms, size_t max_batch_bytes);
+// The producer of a transactional offset commit (TxnOffsetCommit): its batch
+// carries the producer's id and epoch and the transactional bit, so that the
+// transaction's COMMIT/ABORT marker in the same partition closes it.
+struct TxnProducer {
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+  bool operator==(const TxnProducer&) const = default;
+};
 
-// Calls `fn` for each record of `batches` (whole v2 batches, concatenated, as
-// read from the log, possibly compressed), in log order. Control batches and
-// records of unused kinds are skipped. Records of transactional batches are
-// passed on like the others (Fjord does not write transactional offset commits
-// yet). The CRC of every batch is checked. kCorruptMessage on malformed input,
-// including a partial batch at the end; `fn` has then been called for the
-// records before the fault.
+// One uncompressed v2 record batch holding `records`, every record stamped
+// `now_ms`, ready for storage::PartitionLog::append. With `txn`, the batch is
+// transactional: the producer's id and epoch, baseSequence -1 (as Kafka's
+// coordinator writes it: coordinator writes are not sequence-checked).
+// kMessageTooLarge beyond `max_batch_bytes`; kInvalidGroupId
+// (kInvalidTopicException) for a group id (topic name) over kMaxKeyStringBytes;
+// kInvalidRecord for no records.
+Result<std::vector<uint8_t>> build_batch(std::span<const OffsetsTopicRecord> records,
+                                         int64_t now_ms, size_t max_batch_bytes,
+                                         const std::optional<TxnProducer>& txn = std::nullopt);
+
+// What a replay needs of each entry of the log, in log order.
+struct OffsetsLogVisitor {
+  // A record; `txn_producer_id` is the producer of a transactional batch, -1 otherwise.
+  std::function<void(int64_t txn_producer_id, OffsetsTopicRecord&&)> on_record;
+  // A COMMIT (commit = true) or ABORT marker of a producer's transaction.
+  std::function<void(int64_t producer_id, bool commit)> on_txn_marker;
+};
+
+// Walks `batches` (whole v2 batches, concatenated, as read from the log,
+// possibly compressed) in log order. Records of unused kinds and control
+// records other than COMMIT/ABORT are skipped. The CRC of every batch is
+// checked. kCorruptMessage on malformed input (including a COMMIT/ABORT record
+// whose value is not a marker, and a partial batch at the end); the visitor
+// has then been called for the entries before the fault.
+Status for_each_entry(std::span<const uint8_t> batches, const OffsetsLogVisitor& visitor);
+
+// Calls `fn` for each record of `batches`, transactional or not, ignoring
+// transaction markers: the records as bytes, not the groups' state (see
+// for_each_entry for that).
 Status for_each_record(std::span<const uint8_t> batches,
                        const std::function<void(OffsetsTopicRecord&&)>& fn);
 
