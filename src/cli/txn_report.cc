@@ -111,14 +111,13 @@ std::string format_transaction_description(const TransactionDescription& transac
   return out;
 }
 
-size_t open_transaction_count(const std::vector<PartitionProducers>& partitions) {
-  size_t open = 0;
-  for (const PartitionProducers& partition : partitions) {
-    open += static_cast<size_t>(
-        std::count_if(partition.producers.begin(), partition.producers.end(),
-                      [](const ProducerInfo& producer) { return producer.txn_start_offset >= 0; }));
-  }
-  return open;
+size_t partitions_with_open_transactions(const std::vector<PartitionProducers>& partitions) {
+  return static_cast<size_t>(
+      std::count_if(partitions.begin(), partitions.end(), [](const PartitionProducers& partition) {
+        return std::any_of(
+            partition.producers.begin(), partition.producers.end(),
+            [](const ProducerInfo& producer) { return producer.txn_start_offset >= 0; });
+      }));
 }
 
 std::string format_producers(const std::vector<PartitionProducers>& partitions) {
@@ -140,13 +139,13 @@ std::string format_producers(const std::vector<PartitionProducers>& partitions) 
   std::string out = format_table({"TOPIC", "PARTITION", "PRODUCER-ID", "EPOCH", "LAST-SEQUENCE",
                                   "LAST-TIMESTAMP", "TXN-START-OFFSET"},
                                  rows);
-  const size_t open = open_transaction_count(partitions);
+  const size_t open = partitions_with_open_transactions(partitions);
   if (open == 0) {
     out += "\nNo open transactions.\n";
   } else {
     out += fmt::format(
-        "\n{} open transaction(s): read_committed consumers of a partition stop at its lowest "
-        "TXN-START-OFFSET until the transaction ends.\n",
+        "\n{} partition(s) with open transactions: read_committed consumers of a partition stop "
+        "at its lowest TXN-START-OFFSET until that transaction ends.\n",
         open);
   }
   return out;

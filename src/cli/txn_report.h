@@ -37,10 +37,10 @@ std::string format_transaction_description(const TransactionDescription& transac
                                            int64_t now_ms);
 
 // One row per producer of each partition (a partition without producers gets
-// a row of dashes), then how many transactions are open.
+// a row of dashes), then how many partitions have an open transaction.
 std::string format_producers(const std::vector<PartitionProducers>& partitions);
 
-// How many producers have an open transaction on any of `partitions`.
-size_t open_transaction_count(const std::vector<PartitionProducers>& partitions);
+// How many of `partitions` have a producer with an open transaction.
+size_t partitions_with_open_transactions(const std::vector<PartitionProducers>& partitions);
 
 }  // namespace fjord::cli

@@ -94,8 +94,8 @@ TEST(FormatProducers, ShowsOneRowPerProducerAndDashesForAnIdlePartition) {
             "orders  0          7            2      41             2024-03-01T12:00:00Z  120\n"
             "orders  1          -            -      -              -                     -\n"
             "\n"
-            "1 open transaction(s): read_committed consumers of a partition stop at its lowest "
-            "TXN-START-OFFSET until the transaction ends.\n");
+            "1 partition(s) with open transactions: read_committed consumers of a partition stop "
+            "at its lowest TXN-START-OFFSET until that transaction ends.\n");
 }
 
 TEST(FormatProducers, SaysSoWhenNoTransactionIsOpen) {
@@ -110,11 +110,14 @@ TEST(FormatProducers, LeavesOutPartitionsWithAnError) {
   EXPECT_EQ(format_producers({failed}).find("orders  2"), std::string::npos);
 }
 
-TEST(OpenTransactionCount, CountsProducersWithAStartOffset) {
+TEST(PartitionsWithOpenTransactions, CountsPartitionsWithAProducerWithAStartOffset) {
   const ProducerInfo open{7, 2, 41, kNoon, 0, 120};
+  const ProducerInfo other_open{9, 0, 3, kNoon, 0, 130};
   const ProducerInfo closed{8, 2, 41, kNoon, 0, -1};
-  EXPECT_EQ(open_transaction_count({partition_with(0, {open, closed}), partition_with(1, {open})}),
-            2u);
+  EXPECT_EQ(
+      partitions_with_open_transactions({partition_with(0, {open, closed, other_open}),
+                                         partition_with(1, {closed}), partition_with(2, {open})}),
+      2u);
 }
 
 }  // namespace
