@@ -47,6 +47,13 @@ std::string_view error_name(ErrorCode code) {
     case ErrorCode::kDuplicateSequenceNumber: return "DUPLICATE_SEQUENCE_NUMBER";
     case ErrorCode::kInvalidProducerEpoch: return "INVALID_PRODUCER_EPOCH";
     case ErrorCode::kInvalidTxnState: return "INVALID_TXN_STATE";
+    case ErrorCode::kInvalidProducerIdMapping: return "INVALID_PRODUCER_ID_MAPPING";
+    case ErrorCode::kInvalidTransactionTimeout: return "INVALID_TRANSACTION_TIMEOUT";
+    case ErrorCode::kConcurrentTransactions: return "CONCURRENT_TRANSACTIONS";
+    case ErrorCode::kTransactionCoordinatorFenced: return "TRANSACTION_COORDINATOR_FENCED";
+    case ErrorCode::kTransactionalIdAuthorizationFailed:
+      return "TRANSACTIONAL_ID_AUTHORIZATION_FAILED";
+    case ErrorCode::kOperationNotAttempted: return "OPERATION_NOT_ATTEMPTED";
     case ErrorCode::kUnknownProducerId: return "UNKNOWN_PRODUCER_ID";
     case ErrorCode::kKafkaStorageError: return "KAFKA_STORAGE_ERROR";
     case ErrorCode::kLogDirNotFound: return "LOG_DIR_NOT_FOUND";
