@@ -158,11 +158,13 @@ def produce_request_v7(correlation_id, topic, partition, batch, acks=-1, timeout
     return frame(request_header_v1(API_PRODUCE, 7, correlation_id) + body)
 
 
-def list_offsets_request_v7(correlation_id, topic, partition, timestamp):
-    """ListOffsets v7 (flexible): timestamp -1 latest, -2 earliest, -3 max timestamp."""
+def list_offsets_request_v7(correlation_id, topic, partition, timestamp, isolation_level=0):
+    """ListOffsets v7 (flexible): timestamp -1 latest, -2 earliest, -3 max timestamp;
+    isolation level 0 read_uncommitted (latest = high watermark), 1 read_committed (latest =
+    last stable offset)."""
     partition_data = struct.pack(">iiq", partition, -1, timestamp) + NO_TAGS
     topic_data = compact_string(topic) + compact_array([partition_data]) + NO_TAGS
-    body = struct.pack(">ib", -1, 0) + compact_array([topic_data]) + NO_TAGS
+    body = struct.pack(">ib", -1, isolation_level) + compact_array([topic_data]) + NO_TAGS
     return frame(request_header_v2(API_LIST_OFFSETS, 7, correlation_id) + body)
 
 
@@ -572,3 +574,41 @@ def parse_consumer_assignment(data):
         for _ in range(reader.take(">i")):
             owned.add((topic, reader.take(">i")))
     return owned
+
+
+# ------------------------------------------------------------------- transactions
+# Non-flexible versions, encoded from the schemas in /work/shared/kafka-protocol/messages.
+
+API_INIT_PRODUCER_ID = 22
+
+ATTRIBUTE_TRANSACTIONAL = 0x10
+
+
+def init_producer_id_request(correlation_id, transactional_id, transaction_timeout_ms,
+                             version=1):
+    """InitProducerId v0-v1; transactional_id None asks for an idempotent producer id."""
+    assert version in (0, 1)
+    body = string(transactional_id) + struct.pack(">i", transaction_timeout_ms)
+    return frame(request_header_v1(API_INIT_PRODUCER_ID, version, correlation_id) + body)
+
+
+def parse_init_producer_id(body):
+    """Returns (error_code, producer_id, producer_epoch) of a v0-v1 response."""
+    reader = Reader(body)
+    reader.take(">i")  # throttle
+    return reader.take(">hqh")
+
+
+def producer_batch(values, producer_id, producer_epoch, base_sequence, transactional=True,
+                   base_timestamp_ms=None):
+    """A v2 batch of (key=None, value) records from an idempotent or transactional producer."""
+    if base_timestamp_ms is None:
+        base_timestamp_ms = int(time.time() * 1000)
+    records = [record(i, None, value) for i, value in enumerate(values)]
+    attributes = ATTRIBUTE_TRANSACTIONAL if transactional else 0
+    after_crc = struct.pack(">hiqqqhii", attributes, len(records) - 1, base_timestamp_ms,
+                            base_timestamp_ms, producer_id, producer_epoch, base_sequence,
+                            len(records)) + b"".join(records)
+    crc = crc32c(after_crc)
+    after_length = struct.pack(">ibI", 0, 2, crc) + after_crc  # leader epoch, magic, crc
+    return struct.pack(">qi", 0, len(after_length)) + after_length
