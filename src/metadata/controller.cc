@@ -8,6 +8,7 @@
 
 #include "protocol/generated/metadata/config_record.h"
 #include "protocol/generated/metadata/partition_record.h"
+#include "protocol/generated/metadata/producer_ids_record.h"
 #include "protocol/generated/metadata/remove_topic_record.h"
 #include "protocol/generated/metadata/topic_record.h"
 
@@ -153,9 +154,9 @@ Result<std::unique_ptr<Controller>> Controller::open(const ControllerOptions& op
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
   if (ec) {
-    return Error{ErrorCode::kKafkaStorageError,
-                 fmt::format("cannot create data dir {}: {}", options.data_dir.string(),
-                             ec.message())};
+    return Error{
+        ErrorCode::kKafkaStorageError,
+        fmt::format("cannot create data dir {}: {}", options.data_dir.string(), ec.message())};
   }
   auto cluster_id = load_or_create_cluster_id(options.data_dir, options.cluster_id);
   if (!cluster_id) return cluster_id.error();
@@ -222,6 +223,12 @@ Status Controller::apply(int64_t offset, const MetadataRecordView& record, Metad
       if (const TopicInfo* existing = image.find(r->topic_id)) image.erase(*existing);
       return {};
     }
+    case pm::ProducerIdsRecord::kApiKey: {
+      auto r = decode_body<pm::ProducerIdsRecord>(record);
+      if (!r) return r.error();
+      image.next_producer_id = std::max(image.next_producer_id, r->next_producer_id);
+      return {};
+    }
     default:
       return {};  // record types of later features are skipped, as KRaft readers do
   }
@@ -277,6 +284,23 @@ Result<std::shared_ptr<const TopicInfo>> Controller::create_topic(
   return image()->topics.at(name);
 }
 
+Result<int64_t> Controller::allocate_producer_ids(int32_t count, int64_t now_ms) {
+  if (count < 1) {
+    return Error{ErrorCode::kInvalidRequest, fmt::format("cannot allocate {} producer ids", count)};
+  }
+  std::lock_guard lock(write_mutex_);
+  const int64_t first = image()->next_producer_id;
+  // Producer ids are int64 but clients treat negative ids as "none".
+  if (first > INT64_MAX - count) {
+    return Error{ErrorCode::kUnknownServerError, "producer ids are exhausted"};
+  }
+  pm::ProducerIdsRecord r;
+  r.broker_id = 0;
+  r.next_producer_id = first + count;
+  if (Status s = commit({frame_metadata_record(r, 0)}, now_ms); !s) return s.error();
+  return first;
+}
+
 Result<std::shared_ptr<const TopicInfo>> Controller::delete_topic(const std::string& name,
                                                                   int64_t now_ms) {
   std::lock_guard lock(write_mutex_);
@@ -301,8 +325,8 @@ Status Controller::create_partitions(const std::string& name, int32_t total_coun
   }
   if (total_count <= topic->partition_count) {
     return Error{ErrorCode::kInvalidPartitions,
-                 fmt::format("topic '{}' has {} partitions; the new count must be larger",
-                             name, topic->partition_count)};
+                 fmt::format("topic '{}' has {} partitions; the new count must be larger", name,
+                             topic->partition_count)};
   }
   if (Status s = check_partition_count(total_count, options_.max_partitions_per_topic); !s) {
     return s;
@@ -315,8 +339,7 @@ Status Controller::create_partitions(const std::string& name, int32_t total_coun
   return commit(records, now_ms);
 }
 
-Status Controller::commit_configs(const TopicInfo& topic, const ConfigMap& next,
-                                  int64_t now_ms) {
+Status Controller::commit_configs(const TopicInfo& topic, const ConfigMap& next, int64_t now_ms) {
   std::vector<std::vector<uint8_t>> records;
   for (const auto& [key, value] : topic.configs) {
     if (!next.contains(key)) records.push_back(config_record(topic.name, key, std::nullopt));
@@ -345,8 +368,8 @@ Status Controller::replace_configs(const std::string& name, const ConfigMap& con
 }
 
 Status Controller::alter_configs(const std::string& name,
-                                 const std::vector<ConfigAlteration>& changes,
-                                 bool validate_only, int64_t now_ms) {
+                                 const std::vector<ConfigAlteration>& changes, bool validate_only,
+                                 int64_t now_ms) {
   std::lock_guard lock(write_mutex_);
   const auto current = image();
   const TopicInfo* topic = current->find(name);
@@ -357,7 +380,8 @@ Status Controller::alter_configs(const std::string& name,
   for (const auto& change : changes) {
     const TopicConfigDef* def = find_topic_config(change.name);
     if (def == nullptr) {
-      return Error{ErrorCode::kInvalidConfig, fmt::format("unknown topic config '{}'", change.name)};
+      return Error{ErrorCode::kInvalidConfig,
+                   fmt::format("unknown topic config '{}'", change.name)};
     }
     switch (change.op) {
       case AlterOp::kSet:

@@ -42,16 +42,14 @@ struct ConfigAlteration {
 
 class Controller {
  public:
-  static Result<std::unique_ptr<Controller>> open(const ControllerOptions& options,
-                                                  int64_t now_ms);
+  static Result<std::unique_ptr<Controller>> open(const ControllerOptions& options, int64_t now_ms);
   ~Controller();
 
   // The current image; cheap, lock-free, callable from any thread.
   std::shared_ptr<const MetadataImage> image() const { return image_.load(); }
 
   // partitions/replication_factor -1 mean the broker defaults.
-  Result<std::shared_ptr<const TopicInfo>> create_topic(const std::string& name,
-                                                        int32_t partitions,
+  Result<std::shared_ptr<const TopicInfo>> create_topic(const std::string& name, int32_t partitions,
                                                         int16_t replication_factor,
                                                         const ConfigMap& configs,
                                                         bool validate_only, int64_t now_ms);
@@ -64,6 +62,11 @@ class Controller {
   // Applies per-key changes (IncrementalAlterConfigs semantics).
   Status alter_configs(const std::string& name, const std::vector<ConfigAlteration>& changes,
                        bool validate_only, int64_t now_ms);
+
+  // Reserves the producer ids [first, first + count) durably (a ProducerIdsRecord
+  // in the metadata log) and returns first: no id is handed out twice, even
+  // across restarts. kInvalidRequest for count < 1.
+  Result<int64_t> allocate_producer_ids(int32_t count, int64_t now_ms);
 
   int32_t default_partitions() const { return options_.default_partitions; }
 

@@ -57,8 +57,7 @@ TEST_F(ControllerTest, CreatesTopicsWithDefaultsAndKeepsThemAcrossRestarts) {
 TEST_F(ControllerTest, RefusesDuplicatesBadNamesBadConfigsAndReplication) {
   auto c = open();
   ASSERT_TRUE(c->create_topic("t", 1, 1, {}, false, 1).ok());
-  EXPECT_EQ(c->create_topic("t", 1, 1, {}, false, 1).error().code,
-            ErrorCode::kTopicAlreadyExists);
+  EXPECT_EQ(c->create_topic("t", 1, 1, {}, false, 1).error().code, ErrorCode::kTopicAlreadyExists);
   EXPECT_EQ(c->create_topic("bad name", 1, 1, {}, false, 1).error().code,
             ErrorCode::kInvalidTopicException);
   EXPECT_EQ(c->create_topic("..", 1, 1, {}, false, 1).error().code,
@@ -129,6 +128,27 @@ TEST_F(ControllerTest, AltersConfigsIncrementallyAndByReplacement) {
   EXPECT_EQ(c->image()->find("t")->configs.at("cleanup.policy"), "delete,compact");
   ASSERT_TRUE(c->replace_configs("t", {{"retention.bytes", "5"}}, false, 1).ok());
   EXPECT_EQ(c->image()->find("t")->configs, (ConfigMap{{"retention.bytes", "5"}}));
+}
+
+TEST_F(ControllerTest, ProducerIdBlocksNeverOverlapAcrossRestarts) {
+  int64_t first_block = 0;
+  int64_t second_block = 0;
+  {
+    auto c = open();
+    auto a = c->allocate_producer_ids(1000, 1);
+    ASSERT_TRUE(a.ok());
+    auto b = c->allocate_producer_ids(10, 2);
+    ASSERT_TRUE(b.ok());
+    first_block = *a;
+    second_block = *b;
+    EXPECT_EQ(second_block, first_block + 1000);
+    EXPECT_FALSE(c->allocate_producer_ids(0, 3).ok());
+    ASSERT_TRUE(c->close().ok());
+  }
+  auto c = open();
+  auto after_restart = c->allocate_producer_ids(5, 4);
+  ASSERT_TRUE(after_restart.ok());
+  EXPECT_EQ(*after_restart, second_block + 10);
 }
 
 }  // namespace

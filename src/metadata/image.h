@@ -23,6 +23,8 @@ struct TopicInfo {
 struct MetadataImage {
   std::string cluster_id;
   int64_t last_applied_offset = -1;  // metadata log offset this image includes
+  // The first producer id not yet handed out in a block (ProducerIdsRecord).
+  int64_t next_producer_id = 0;
 
   void put(std::shared_ptr<const TopicInfo> topic) {
     topics_by_id[{topic->id.hi, topic->id.lo}] = topic;
