@@ -1,18 +1,18 @@
 #include "storage/partition_log.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <system_error>
 
-#include <fmt/format.h>
-
 #include "records/batch.h"
 #include "records/codec.h"
-#include "storage/checkpoint.h"
+#include "records/control.h"
 #include "records/record.h"
+#include "storage/checkpoint.h"
 #include "storage/record_scan.h"
 
 namespace fjord::storage {
@@ -40,8 +40,9 @@ constexpr size_t kMaxDecompressedBytes = 256u << 20;
 // The timestamp and offset of the first record of `batch` whose timestamp is >=
 // timestamp_ms (records are parsed; LogAppendTime batches carry maxTimestamp for
 // every record). nullopt if no record qualifies or the batch cannot be parsed.
-std::optional<std::pair<int64_t, int64_t>> first_record_at_or_after(const File& file, const BatchInfo& batch,
-                                                int64_t timestamp_ms) {
+std::optional<std::pair<int64_t, int64_t>> first_record_at_or_after(const File& file,
+                                                                    const BatchInfo& batch,
+                                                                    int64_t timestamp_ms) {
   std::vector<uint8_t> bytes(batch.size_bytes);
   auto n = file.read_at(batch.position, bytes);
   if (!n.ok() || *n != bytes.size()) return std::nullopt;
@@ -60,7 +61,8 @@ std::optional<std::pair<int64_t, int64_t>> first_record_at_or_after(const File& 
 }
 
 bool ends_with(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 void remove_quietly(const std::filesystem::path& path) {
@@ -71,13 +73,12 @@ void remove_quietly(const std::filesystem::path& path) {
 }  // namespace
 
 PartitionLog::PartitionLog(std::filesystem::path dir, const LogConfig& config)
-    : dir_(std::move(dir)), config_(config) {}
+    : dir_(std::move(dir)), config_(config), producers_(dir_, ProducerStateConfig{}) {}
 
 PartitionLog::~PartitionLog() = default;
 
 Result<std::unique_ptr<PartitionLog>> PartitionLog::open(const std::filesystem::path& dir,
-                                                         const LogConfig& config,
-                                                         int64_t now_ms) {
+                                                         const LogConfig& config, int64_t now_ms) {
   raise_open_file_limit();
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -114,6 +115,40 @@ Status PartitionLog::load(int64_t now_ms) {
   }
   active().set_created_ms(now_ms);
   prepared_offset_ = log_end_offset_;
+  return load_producer_state(now_ms);
+}
+
+// Producer state after a restart: the newest snapshot, then the batches after
+// it (at most the active segment after a clean shutdown or a roll).
+Status PartitionLog::load_producer_state(int64_t now_ms) {
+  const std::vector<int64_t> bases = segment_base_offsets();
+  auto rebuild_from = producers_.load_indexes(bases);
+  if (!rebuild_from.ok()) return rebuild_from.error();
+  auto replay_from = producers_.restore(segments_.begin()->first, log_end_offset_, *rebuild_from);
+  if (!replay_from.ok()) return replay_from.error();
+  if (*replay_from >= log_end_offset_) return {};
+  return replay_producers(*replay_from, now_ms);
+}
+
+Status PartitionLog::replay_producers(int64_t from_offset, int64_t now_ms) {
+  for (auto it = segment_for(from_offset); it != segments_.end(); ++it) {
+    if (auto st = ensure_indexes(it); !st.ok()) return st;
+    Segment& segment = *it->second;
+    auto file = segment.file();
+    if (!file.ok()) return file.error();
+    const uint64_t start = it->first < from_offset ? segment.scan_start_position(from_offset) : 0;
+    BatchScanner scanner(**file, start, segment.size_bytes(), /*verify_crc=*/true);
+    while (true) {
+      auto next = scanner.next();
+      if (!next.ok()) return next.error();
+      if (!next->has_value()) break;
+      if ((*next)->base_offset < from_offset) continue;
+      if (auto st = producers_.replay(scanner.last_batch_bytes(), it->first, now_ms); !st.ok()) {
+        return st;
+      }
+    }
+    if (std::next(it) != segments_.end()) segment.release_file();
+  }
   return {};
 }
 
@@ -178,6 +213,7 @@ Status PartitionLog::recover_from(int64_t recovery_point) {
         remove_quietly(victim->second->log_path());
         remove_quietly(victim->second->index_path());
         remove_quietly(victim->second->time_index_path());
+        producers_.segment_removed(victim->first);
         segments_.erase(victim);
       }
     }
@@ -251,16 +287,15 @@ Status PartitionLog::ensure_active_writable() {
   return ensure_indexes(std::prev(segments_.end()));
 }
 
-Status PartitionLog::maybe_roll(uint64_t incoming_bytes, int64_t incoming_offsets,
-                                int64_t now_ms) {
+Status PartitionLog::maybe_roll(uint64_t incoming_bytes, int64_t incoming_offsets, int64_t now_ms) {
   const Segment& segment = active();
   if (segment.size_bytes() == 0) return {};
   const int64_t limit = std::min(config_.segment_bytes, kMaxSegmentBytes);
   // Relative offsets in the indexes are u32 as well.
   const bool too_many_offsets =
       log_end_offset_ + incoming_offsets - segment.base_offset() > int64_t{UINT32_MAX};
-  const bool too_big = too_many_offsets ||
-                       static_cast<int64_t>(segment.size_bytes() + incoming_bytes) > limit;
+  const bool too_big =
+      too_many_offsets || static_cast<int64_t>(segment.size_bytes() + incoming_bytes) > limit;
   const bool too_old = now_ms - segment.created_ms() >= config_.segment_ms;
   const bool index_full = segment.index_full(config_.segment_index_bytes);
   if (too_big || too_old || index_full) return roll(now_ms);
@@ -277,11 +312,17 @@ Status PartitionLog::roll(int64_t now_ms) {
   note_pending_sync(log_end_offset_, std::move(old_file).value());
   if (auto st = create_active_segment(log_end_offset_, now_ms); !st.ok()) return st;
   remember_open_file(old.base_offset());
+  // Restarts replay from here rather than from the log start (best effort: a
+  // missing snapshot only means a longer replay).
+  if (auto st = producers_.take_snapshot(log_end_offset_); !st.ok()) {
+    fmt::print(stderr, "fjord: {}: producer snapshot not written: {}\n", dir_.string(),
+               st.error().message);
+  }
   return {};
 }
 
-Result<AppendResult> PartitionLog::append(std::span<uint8_t> batches, int64_t now_ms) {
-  // Validate the framing and count first so that a bad input changes nothing.
+Result<std::vector<records::BatchHeader>> PartitionLog::parse_headers(
+    std::span<uint8_t> batches) const {
   std::vector<records::BatchHeader> headers;
   for (size_t at = 0; at < batches.size();) {
     std::span<uint8_t> rest = batches.subspan(at);
@@ -290,8 +331,8 @@ Result<AppendResult> PartitionLog::append(std::span<uint8_t> batches, int64_t no
     }
     records::BatchHeader h = records::read_header(rest);
     if (h.magic != 2 ||
-        h.batch_length < static_cast<int32_t>(records::kBatchHeaderSize -
-                                              records::kBatchLengthPrefix) ||
+        h.batch_length <
+            static_cast<int32_t>(records::kBatchHeaderSize - records::kBatchLengthPrefix) ||
         h.size_bytes() > rest.size() || h.last_offset_delta < 0) {
       return Error{ErrorCode::kCorruptMessage, "invalid record batch framing"};
     }
@@ -304,6 +345,57 @@ Result<AppendResult> PartitionLog::append(std::span<uint8_t> batches, int64_t no
     at += h.size_bytes();
   }
   if (headers.empty()) return Error{ErrorCode::kCorruptMessage, "no record batch"};
+  return headers;
+}
+
+Result<AppendResult> PartitionLog::append(std::span<uint8_t> batches, int64_t now_ms,
+                                          AppendOrigin origin) {
+  // Validate the framing, count and producers first so that a bad input changes nothing.
+  auto headers = parse_headers(batches);
+  if (!headers.ok()) return headers.error();
+  auto verdict = producers_.check(*headers, origin);
+  if (!verdict.ok()) return verdict.error();
+  if (verdict->duplicate) {
+    return AppendResult{verdict->duplicate->first_offset(), verdict->duplicate->last_offset, -1,
+                        /*duplicate=*/true};
+  }
+  auto result = write_batches(batches, *headers, now_ms);
+  if (!result.ok()) return result;
+  for (const auto& h : *headers) producers_.on_appended(h, now_ms);
+  return result;
+}
+
+Result<AppendResult> PartitionLog::append_txn_marker(int64_t producer_id, int16_t producer_epoch,
+                                                     bool commit, int32_t coordinator_epoch,
+                                                     int64_t now_ms) {
+  if (auto st = producers_.check_marker(producer_id, producer_epoch); !st.ok()) return st.error();
+  records::BatchBuilder builder;
+  auto built =
+      records::build_end_txn_marker(builder, producer_id, producer_epoch,
+                                    records::EndTxnMarker{commit, coordinator_epoch}, now_ms);
+  if (!built.ok()) return built.error();
+  std::vector<uint8_t> batch(built->begin(), built->end());
+  auto headers = parse_headers(batch);
+  if (!headers.ok()) return headers.error();
+  auto result = write_batches(batch, *headers, now_ms);
+  if (!result.ok()) return result;
+  const int64_t marker_offset = result->base_offset;
+  auto outcome = producers_.on_marker(producer_id, producer_epoch, commit, marker_offset,
+                                      active().base_offset(), now_ms);
+  if (!outcome.ok()) {
+    // The marker is in the log; a restart rebuilds the index from it.
+    return Error{ErrorCode::kKafkaStorageError, outcome.error().message};
+  }
+  if (outcome->index_file) note_pending_sync(marker_offset + 1, outcome->index_file);
+  if (outcome->created_file) {
+    dir_sync_needed_below_ = std::max(dir_sync_needed_below_, marker_offset + 1);
+  }
+  return result;
+}
+
+Result<AppendResult> PartitionLog::write_batches(std::span<uint8_t> batches,
+                                                 std::vector<records::BatchHeader>& headers,
+                                                 int64_t now_ms) {
   if (auto st = ensure_active_writable(); !st.ok()) return st.error();
   int64_t incoming_offsets = 0;
   for (const auto& h : headers) incoming_offsets += int64_t{h.last_offset_delta} + 1;
@@ -349,6 +441,12 @@ Result<AppendResult> PartitionLog::append(std::span<uint8_t> batches, int64_t no
   return result;
 }
 
+std::vector<AbortedRange> PartitionLog::aborted_transactions(int64_t from_offset,
+                                                             int64_t upper_offset) const {
+  if (from_offset >= upper_offset) return {};
+  return producers_.aborted(segment_for(from_offset)->first, from_offset, upper_offset);
+}
+
 // ---------------------------------------------------------------------------
 // Reading
 
@@ -373,9 +471,8 @@ void PartitionLog::remember_open_file(int64_t base_offset) const {
   }
 }
 
-Status PartitionLog::read_segment(SegmentMap::const_iterator it, int64_t offset,
-                                  size_t max_bytes, int64_t max_offset_exclusive,
-                                  ReadResult& out, bool& done) const {
+Status PartitionLog::read_segment(SegmentMap::const_iterator it, int64_t offset, size_t max_bytes,
+                                  int64_t max_offset_exclusive, ReadResult& out, bool& done) const {
   if (auto st = ensure_indexes(it); !st.ok()) return st;
   Segment& segment = *it->second;
   auto file = segment.file();
@@ -416,9 +513,8 @@ Status PartitionLog::read_segment(SegmentMap::const_iterator it, int64_t offset,
 Result<ReadResult> PartitionLog::read(int64_t offset, size_t max_bytes,
                                       int64_t max_offset_exclusive) const {
   if (offset < log_start_offset_ || offset > log_end_offset_) {
-    return Error{ErrorCode::kOffsetOutOfRange,
-                 fmt::format("offset {} outside [{}, {}]", offset, log_start_offset_,
-                             log_end_offset_)};
+    return Error{ErrorCode::kOffsetOutOfRange, fmt::format("offset {} outside [{}, {}]", offset,
+                                                           log_start_offset_, log_end_offset_)};
   }
   ReadResult out;
   bool done = false;
@@ -436,8 +532,8 @@ std::optional<std::pair<int64_t, int64_t>> PartitionLog::offset_for_timestamp_in
   Segment& segment = *it->second;
   auto file = segment.file();
   if (!file.ok()) return std::nullopt;
-  BatchScanner scanner(**file, segment.scan_start_for_timestamp(timestamp_ms),
-                       segment.size_bytes(), /*verify_crc=*/false);
+  BatchScanner scanner(**file, segment.scan_start_for_timestamp(timestamp_ms), segment.size_bytes(),
+                       /*verify_crc=*/false);
   while (true) {
     auto batch = scanner.next();
     if (!batch.ok() || !*batch) return std::nullopt;
@@ -503,10 +599,12 @@ void PartitionLog::delete_oldest_segments(size_t count) {
     remove_quietly(segment.log_path());
     remove_quietly(segment.index_path());
     remove_quietly(segment.time_index_path());
+    producers_.segment_removed(it->first);
     size_bytes_ -= segment.size_bytes();
     std::erase(open_closed_segments_, it->first);
     segments_.erase(it);
   }
+  if (!segments_.empty()) producers_.delete_snapshots_before(segments_.begin()->first);
 }
 
 Status PartitionLog::write_log_start_checkpoint(bool durable) {
@@ -548,8 +646,9 @@ void PartitionLog::enforce_retention(int64_t now_ms) {
   size_t deletable = 0;
   uint64_t remaining_bytes = size_bytes_;
   for (auto it = segments_.begin(); std::next(it) != segments_.end(); ++it) {
-    const bool too_big = by_size && static_cast<int64_t>(remaining_bytes - it->second->size_bytes()) >=
-                                        config_.retention_bytes;
+    const bool too_big =
+        by_size &&
+        static_cast<int64_t>(remaining_bytes - it->second->size_bytes()) >= config_.retention_bytes;
     if (!expired(it) && !too_big) break;
     remaining_bytes -= it->second->size_bytes();
     ++deletable;
@@ -586,7 +685,8 @@ PartitionLog::SyncHandle PartitionLog::prepare_sync() {
     // Opened only when needed, so that idle partitions hold no directory
     // descriptor, and kept until durable so that concurrent handles share it.
     if (!pending_dir_file_) {
-      if (auto dir = File::open_directory(dir_); dir.ok()) pending_dir_file_ = std::move(dir).value();
+      if (auto dir = File::open_directory(dir_); dir.ok())
+        pending_dir_file_ = std::move(dir).value();
     }
     if (pending_dir_file_) add(pending_dir_file_);
   }
@@ -660,8 +760,7 @@ std::unique_ptr<CompactionJob> PartitionLog::prepare_compaction(int64_t now_ms) 
     return nullptr;
   }
   return std::make_unique<CompactionJob>(dir_, std::move(inputs), now_ms,
-                                         config_.delete_retention_ms,
-                                         config_.index_interval_bytes);
+                                         config_.delete_retention_ms, config_.index_interval_bytes);
 }
 
 Status PartitionLog::install_compaction(std::unique_ptr<CompactionJob> job) {
@@ -716,6 +815,8 @@ Status PartitionLog::close() {
     if (auto st = sync_now(); !st.ok()) return st;  // data and the index files
     recovery_point_ = log_end_offset_;
     if (auto st = write_recovery_checkpoint(); !st.ok()) return st;
+    // The next open restores producers from here without reading the log.
+    if (auto st = producers_.take_snapshot(log_end_offset_); !st.ok()) return st;
     // Not fsynced: a lost or damaged marker only means a recovery scan at open.
     const std::vector<int64_t> marker = {log_end_offset_, active().base_offset(),
                                          static_cast<int64_t>(active().size_bytes())};

@@ -17,6 +17,7 @@
 #include "storage/compaction.h"
 #include "storage/file.h"
 #include "storage/log_config.h"
+#include "storage/producer_tracker.h"
 #include "storage/segment.h"
 
 namespace fjord::storage {
@@ -25,6 +26,9 @@ struct AppendResult {
   int64_t base_offset = 0;
   int64_t last_offset = 0;
   int64_t log_append_time_ms = -1;  // -1 unless log_append_time
+  // A retried batch of an idempotent producer: nothing was appended, the
+  // offsets are those of the original.
+  bool duplicate = false;
 };
 
 struct ReadResult {
@@ -44,9 +48,20 @@ class PartitionLog {
   // `batches`: one or more whole, already validated v2 batches, concatenated.
   // Assigns offsets by rewriting baseOffset in place (and maxTimestamp + CRC with
   // log_append_time), rolls if needed, appends, updates the indexes.
+  // Batches with a producer id are checked against the producer state first
+  // (ProducerTracker::check: sequences, epochs, duplicates).
   // Errors: kCorruptMessage (bad framing), kMessageTooLarge (batch > max.message.bytes),
-  // kKafkaStorageError (I/O; the log is unchanged).
-  Result<AppendResult> append(std::span<uint8_t> batches, int64_t now_ms);
+  // the producer errors of ProducerTracker::check, kKafkaStorageError (I/O; the
+  // log is unchanged).
+  Result<AppendResult> append(std::span<uint8_t> batches, int64_t now_ms,
+                              AppendOrigin origin = AppendOrigin::kClient);
+  // Appends a COMMIT or ABORT marker (a control batch) for the producer: ends its
+  // open transaction here and, for an abort, records it in the segment's
+  // .txnindex. kInvalidProducerEpoch if `producer_epoch` is older than the
+  // producer's. A marker without an open transaction is written all the same
+  // (the coordinator writes one to every partition of the transaction).
+  Result<AppendResult> append_txn_marker(int64_t producer_id, int16_t producer_epoch, bool commit,
+                                         int32_t coordinator_epoch, int64_t now_ms);
 
   // Whole batches from the one containing `offset` on, at most `max_bytes` (the
   // first batch always, KIP-74), none starting at or after max_offset_exclusive.
@@ -56,6 +71,24 @@ class PartitionLog {
   int64_t log_start_offset() const { return log_start_offset_; }
   int64_t log_end_offset() const { return log_end_offset_; }
   int64_t durable_offset() const { return durable_offset_; }
+
+  // Transactions. The last stable offset (what read_committed may read) for the
+  // given high watermark; the owner reports each new high watermark so that
+  // completed transactions stop counting as unstable.
+  int64_t last_stable_offset(int64_t high_watermark) const {
+    return producers_.last_stable_offset(high_watermark);
+  }
+  void advance_high_watermark(int64_t high_watermark) {
+    producers_.advance_high_watermark(high_watermark);
+  }
+  // The aborted transactions a fetch of [from_offset, upper_offset) must list.
+  std::vector<AbortedRange> aborted_transactions(int64_t from_offset, int64_t upper_offset) const;
+  const ProducerStateTable& producers() const { return producers_.producers(); }
+  const OngoingTransactions& open_transactions() const { return producers_.ongoing(); }
+  // Forgets producers idle for producer.id.expiration.ms (no open transaction).
+  size_t expire_producers(int64_t now_ms, int64_t expiration_ms) {
+    return producers_.expire(now_ms, expiration_ms);
+  }
 
   // ListOffsets by time: the timestamp and offset of the first record (in the first
   // batch whose maxTimestamp >= timestamp_ms) with a timestamp >= timestamp_ms, not
@@ -107,6 +140,11 @@ class PartitionLog {
   using SegmentMap = std::map<int64_t, std::unique_ptr<Segment>>;
 
   Status load(int64_t now_ms);
+  Status load_producer_state(int64_t now_ms);
+  Status replay_producers(int64_t from_offset, int64_t now_ms);
+  Result<std::vector<records::BatchHeader>> parse_headers(std::span<uint8_t> batches) const;
+  Result<AppendResult> write_batches(std::span<uint8_t> batches,
+                                     std::vector<records::BatchHeader>& headers, int64_t now_ms);
   Status discover_segments();
   bool try_clean_open();
   Status recover_from(int64_t recovery_point);
@@ -122,7 +160,7 @@ class PartitionLog {
   Status read_segment(SegmentMap::const_iterator it, int64_t offset, size_t max_bytes,
                       int64_t max_offset_exclusive, ReadResult& out, bool& done) const;
   std::optional<std::pair<int64_t, int64_t>> offset_for_timestamp_in(SegmentMap::const_iterator it,
-                                                 int64_t timestamp_ms) const;
+                                                                     int64_t timestamp_ms) const;
   void delete_oldest_segments(size_t count);
   Status write_log_start_checkpoint(bool durable);
   Status write_recovery_checkpoint();
@@ -132,6 +170,7 @@ class PartitionLog {
   std::filesystem::path dir_;
   LogConfig config_;
   SegmentMap segments_;
+  ProducerTracker producers_;
   int64_t log_start_offset_ = 0;
   int64_t log_end_offset_ = 0;
   int64_t durable_offset_ = 0;
@@ -142,7 +181,7 @@ class PartitionLog {
   bool closed_ = false;
   int64_t unflushed_messages_ = 0;
   int64_t first_unflushed_ms_ = 0;  // time of the first append not covered by a sync
-  int64_t prepared_offset_ = 0;      // target of the latest prepare_sync()
+  int64_t prepared_offset_ = 0;     // target of the latest prepare_sync()
   // Index files and directories that must be fsynced before durable_offset may
   // pass `needed_below` (the offset the write belongs to).
   std::vector<std::pair<int64_t, std::shared_ptr<File>>> pending_sync_;

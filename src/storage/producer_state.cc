@@ -204,11 +204,11 @@ void ProducerStateTable::apply(const ProducerBatchInfo& batch, int64_t last_offs
   }
   const ProducerBatchMetadata metadata{batch.base_sequence, batch.last_sequence, last_offset,
                                        max_timestamp_ms};
-  e.add_batch(metadata);
+  if (batch.base_sequence >= 0) e.add_batch(metadata);
   e.last_timestamp_ms = max_timestamp_ms;
   e.last_append_ms = now_ms;
   if (batch.is_transactional && e.current_txn_first_offset < 0) {
-    e.current_txn_first_offset = metadata.first_offset();
+    e.current_txn_first_offset = batch.base_sequence >= 0 ? metadata.first_offset() : last_offset;
   }
   touch(slot);
 }
@@ -261,6 +261,13 @@ size_t ProducerStateTable::expire(int64_t now_ms, int64_t producer_id_expiration
 const ProducerEntry* ProducerStateTable::find(int64_t producer_id) const {
   auto it = entries_.find(producer_id);
   return it == entries_.end() ? nullptr : &it->second.entry;
+}
+
+std::vector<const ProducerEntry*> ProducerStateTable::entries() const {
+  std::vector<const ProducerEntry*> out;
+  out.reserve(entries_.size());
+  for (const auto& [id, slot] : entries_) out.push_back(&slot.entry);
+  return out;
 }
 
 void ProducerStateTable::touch(Slot& slot) { lru_.splice(lru_.end(), lru_, slot.lru_position); }

@@ -76,6 +76,8 @@ class ProducerStateTable {
   // Before appending a batch with producer_id >= 0. Does not change the table.
   ProducerCheck check(const ProducerBatchInfo& batch) const;
   // After the batch was appended with offsets [last_offset - span, last_offset].
+  // A batch without sequences (base_sequence -1: the coordinator's transactional
+  // offset commits) updates the epoch and the transaction, not the sequences.
   // `max_timestamp_ms`: the batch's maxTimestamp; `now_ms`: the broker's clock.
   void apply(const ProducerBatchInfo& batch, int64_t last_offset, int64_t max_timestamp_ms,
              int64_t now_ms);
@@ -90,6 +92,8 @@ class ProducerStateTable {
   size_t expire(int64_t now_ms, int64_t producer_id_expiration_ms);
 
   const ProducerEntry* find(int64_t producer_id) const;
+  // Every producer, in no particular order (DescribeProducers, restoring open transactions).
+  std::vector<const ProducerEntry*> entries() const;
   size_t size() const { return entries_.size(); }
   const ProducerStateConfig& config() const { return config_; }
 
