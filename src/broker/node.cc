@@ -101,6 +101,7 @@ int run_node(const NodeConfig& config) {
       config.shards != 0 ? config.shards : std::max(1u, std::thread::hardware_concurrency());
   runtime::ShardPool pool(shard_count);
   PartitionManager partitions(pool, config.data_dir, config.topic_defaults);
+  partitions.set_producer_id_expiration_ms(config.producer_id_expiration_ms);
   pool.start();
   if (Status opened = partitions.open_all(*(*controller)->image()); !opened) {
     fmt::print(stderr, "fjord: cannot open the partitions in {}: {}\n", config.data_dir,

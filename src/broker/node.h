@@ -13,27 +13,28 @@ namespace fjord::broker {
 // holds topic-level defaults by their Kafka key (e.g. "retention.ms" -> "604800000"),
 // taken from the broker keys log.retention.ms, log.segment.bytes, ... .
 struct NodeConfig {
-  int32_t node_id = 1;                        // node.id
-  std::string data_dir = "./data";            // log.dirs
-  std::string listen_host = "127.0.0.1";      // listeners
+  int32_t node_id = 1;                    // node.id
+  std::string data_dir = "./data";        // log.dirs
+  std::string listen_host = "127.0.0.1";  // listeners
   uint16_t listen_port = 9092;
-  std::string advertised_host;                // advertised.listeners; empty: listen_host
-  unsigned shards = 0;                        // 0: one per core
-  bool auto_create_topics = true;             // auto.create.topics.enable
-  int32_t num_partitions = 1;                 // num.partitions
-  int32_t default_replication_factor = 1;     // default.replication.factor
-  int64_t max_request_bytes = 104857600;      // socket.request.max.bytes
-  int64_t connections_max_idle_ms = 600000;   // connections.max.idle.ms
+  std::string advertised_host;                       // advertised.listeners; empty: listen_host
+  unsigned shards = 0;                               // 0: one per core
+  bool auto_create_topics = true;                    // auto.create.topics.enable
+  int32_t num_partitions = 1;                        // num.partitions
+  int32_t default_replication_factor = 1;            // default.replication.factor
+  int64_t max_request_bytes = 104857600;             // socket.request.max.bytes
+  int64_t connections_max_idle_ms = 600000;          // connections.max.idle.ms
   int64_t log_retention_check_interval_ms = 300000;  // log.retention.check.interval.ms
-  int64_t log_cleaner_backoff_ms = 15000;     // log.cleaner.backoff.ms: compaction check interval
+  int64_t log_cleaner_backoff_ms = 15000;  // log.cleaner.backoff.ms: compaction check interval
   std::map<std::string, std::string> topic_defaults;
   // group.initial.rebalance.delay.ms, group.{min,max}.session.timeout.ms,
   // group.max.size, offset.metadata.max.bytes, offsets.retention.minutes.
   groups::GroupLimits group_limits;
-  int32_t offsets_topic_partitions = 50;               // offsets.topic.num.partitions
-  int32_t offsets_topic_segment_bytes = 104857600;     // offsets.topic.segment.bytes
+  int32_t offsets_topic_partitions = 50;                 // offsets.topic.num.partitions
+  int32_t offsets_topic_segment_bytes = 104857600;       // offsets.topic.segment.bytes
   int64_t offsets_retention_check_interval_ms = 600000;  // offsets.retention.check.interval.ms
-  std::string cluster_id;                     // empty: generated on first start, then stored
+  int64_t producer_id_expiration_ms = 86400000;          // producer.id.expiration.ms
+  std::string cluster_id;  // empty: generated on first start, then stored
 };
 
 // Runs the node until SIGINT/SIGTERM, then shuts down gracefully. Prints one

@@ -3,11 +3,13 @@
 #include <fmt/core.h>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <future>
 
 #include "broker/cross_shard.h"
+#include "broker/latch.h"
 #include "metadata/metadata_log.h"
 #include "storage/partition_dirs.h"
 
@@ -125,6 +127,7 @@ Status PartitionManager::open_partition_here(const metadata::TopicInfo& topic, i
           .value));
   // After a restart everything recovered is on disk (recovery truncated the rest).
   partition->high_watermark = partition->log->log_end_offset();
+  partition->log->advance_high_watermark(partition->high_watermark);
   parts.emplace(index, std::move(partition));
   return {};
 }
@@ -297,6 +300,8 @@ void PartitionManager::when_durable(Partition& partition, int64_t offset,
 }
 
 void PartitionManager::publish_high_watermark(Partition& partition) {
+  // Transactions whose marker is now below the watermark become stable.
+  partition.log->advance_high_watermark(partition.high_watermark);
   for (auto& waiter : partition.fetch_waiters) {
     if (auto latch = waiter.lock()) latch->count_down();
   }
@@ -306,7 +311,10 @@ void PartitionManager::publish_high_watermark(Partition& partition) {
 void PartitionManager::run_maintenance(int64_t now_ms, bool retention_due, bool compaction_due) {
   for (auto& [name, parts] : local().topics) {
     for (auto& [index, partition] : parts) {
-      if (retention_due) partition->log->enforce_retention(now_ms);
+      if (retention_due) {
+        partition->log->enforce_retention(now_ms);
+        partition->log->expire_producers(now_ms, producer_id_expiration_ms_);
+      }
       if (!partition->sync_every_write && partition->log->needs_flush_by_policy(now_ms)) {
         request_sync(*partition);
       }
@@ -317,6 +325,67 @@ void PartitionManager::run_maintenance(int64_t now_ms, bool retention_due, bool 
       }
     }
   }
+}
+
+boost::asio::awaitable<std::vector<ErrorCode>> PartitionManager::write_txn_markers(
+    const std::vector<TxnMarkerTarget>& targets, int64_t producer_id, int16_t producer_epoch,
+    bool commit, int32_t coordinator_epoch) {
+  struct MarkerState {
+    std::vector<ErrorCode> codes;
+    std::shared_ptr<Latch> done;
+  };
+  auto executor = co_await boost::asio::this_coro::executor;
+  auto state = std::make_shared<MarkerState>();
+  state->codes.assign(targets.size(), ErrorCode::kNone);
+  state->done = Latch::make(executor, targets.size());
+  const int64_t now_ms = wall_clock_ms();
+  for (size_t i = 0; i < targets.size(); ++i) {
+    auto report = [state, i, executor](ErrorCode code) {
+      boost::asio::post(executor, [state, i, code] {
+        state->codes[i] = code;
+        state->done->arrive();
+      });
+    };
+    const unsigned shard = shard_of(targets[i].topic, targets[i].partition);
+    boost::asio::post(shards_.executor(shard),
+                      [this, target = targets[i], producer_id, producer_epoch, commit,
+                       coordinator_epoch, now_ms, report = std::move(report)]() mutable {
+                        write_marker_here(target, producer_id, producer_epoch, commit,
+                                          coordinator_epoch, now_ms, std::move(report));
+                      });
+  }
+  co_await state->done->wait();
+  co_return state->codes;
+}
+
+void PartitionManager::write_marker_here(const TxnMarkerTarget& target, int64_t producer_id,
+                                         int16_t producer_epoch, bool commit,
+                                         int32_t coordinator_epoch, int64_t now_ms,
+                                         std::function<void(ErrorCode)> report) {
+  Partition* partition = find(target.topic, target.partition);
+  if (partition == nullptr) {
+    report(ErrorCode::kUnknownTopicOrPartition);
+    return;
+  }
+  auto appended = partition->log->append_txn_marker(producer_id, producer_epoch, commit,
+                                                    coordinator_epoch, now_ms);
+  if (!appended) {
+    report(appended.error().code);
+    return;
+  }
+  auto finished = [this, target, producer_id, commit, report](ErrorCode code) {
+    if (code == ErrorCode::kNone && marker_listener_) {
+      marker_listener_(target.topic, target.partition, producer_id, commit);
+    }
+    report(code);
+  };
+  if (partition->sync_every_write) {
+    when_durable(*partition, appended->last_offset, std::move(finished));
+    return;
+  }
+  partition->high_watermark = partition->log->log_end_offset();
+  publish_high_watermark(*partition);
+  finished(ErrorCode::kNone);
 }
 
 void PartitionManager::schedule_compaction(Partition& partition, int64_t now_ms) {

@@ -45,6 +45,15 @@ struct Partition : std::enable_shared_from_this<Partition> {
   std::vector<std::weak_ptr<Latch>> fetch_waiters;
 };
 
+// A partition that an end-transaction marker goes to.
+struct TxnMarkerTarget {
+  std::string topic;
+  int32_t partition = 0;
+};
+// Called on the owner shard once a marker is durable in (topic, partition).
+using TxnMarkerListener = std::function<void(const std::string& topic, int32_t partition,
+                                             int64_t producer_id, bool commit)>;
+
 // Converts a topic's effective configs to the storage settings.
 storage::LogConfig to_log_config(const metadata::ConfigMap& topic_configs,
                                  const metadata::ConfigMap& broker_defaults);
@@ -84,6 +93,20 @@ class PartitionManager {
   // Owner shard: the high watermark moved; wakes waiting fetches.
   void publish_high_watermark(Partition& partition);
 
+  // Any shard: appends a COMMIT or ABORT marker for the producer to each target
+  // on its owner shard and waits until each is durable (flush.messages=1) or
+  // appended (otherwise). One code per target, in order: kUnknownTopicOrPartition
+  // when the partition is not hosted here, the log's error otherwise.
+  boost::asio::awaitable<std::vector<ErrorCode>> write_txn_markers(
+      const std::vector<TxnMarkerTarget>& targets, int64_t producer_id, int16_t producer_epoch,
+      bool commit, int32_t coordinator_epoch);
+  // Set once at start-up, before any marker is written.
+  void set_txn_marker_listener(TxnMarkerListener listener) {
+    marker_listener_ = std::move(listener);
+  }
+  // producer.id.expiration.ms: idle producers are forgotten by run_maintenance.
+  void set_producer_id_expiration_ms(int64_t ms) { producer_id_expiration_ms_ = ms; }
+
   size_t partition_count_on_this_shard() const;
 
  private:
@@ -92,6 +115,9 @@ class PartitionManager {
   Status open_partition_here(const metadata::TopicInfo& topic, int32_t index, int64_t now_ms);
   void on_sync_done(Partition& partition, int64_t target_offset, Status status);
   void schedule_compaction(Partition& partition, int64_t now_ms);
+  void write_marker_here(const TxnMarkerTarget& target, int64_t producer_id, int16_t producer_epoch,
+                         bool commit, int32_t coordinator_epoch, int64_t now_ms,
+                         std::function<void(ErrorCode)> report);
 
   runtime::ShardPool& shards_;
   std::filesystem::path data_dir_;
@@ -100,6 +126,8 @@ class PartitionManager {
   std::vector<std::unique_ptr<ShardState>> shard_states_;
   class Cleaner;
   std::unique_ptr<Cleaner> cleaner_;
+  TxnMarkerListener marker_listener_;
+  int64_t producer_id_expiration_ms_ = 86400000;
 };
 
 }  // namespace fjord::broker

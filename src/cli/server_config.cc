@@ -227,36 +227,37 @@ const std::map<std::string, Applier, std::less<>>& appliers() {
                  [](Builder& b, int64_t n) {
                    b.build.config.group_limits.max_session_timeout_ms = static_cast<int32_t>(n);
                  })},
-      {"group.max.size",
-       int_field(1, kInt32Max,
-                 [](Builder& b, int64_t n) {
-                   b.build.config.group_limits.max_size = static_cast<int32_t>(n);
-                 })},
-      {"offset.metadata.max.bytes",
-       int_field(0, kInt32Max,
-                 [](Builder& b, int64_t n) {
-                   b.build.config.group_limits.max_metadata_bytes = static_cast<int32_t>(n);
-                 })},
-      {"offsets.retention.minutes",
-       int_field(1, kInt64Max / kMsPerMinute,
-                 [](Builder& b, int64_t n) {
-                   b.build.config.group_limits.offsets_retention_ms = n * kMsPerMinute;
-                 })},
+      {"group.max.size", int_field(1, kInt32Max,
+                                   [](Builder& b, int64_t n) {
+                                     b.build.config.group_limits.max_size = static_cast<int32_t>(n);
+                                   })},
+      {"offset.metadata.max.bytes", int_field(0, kInt32Max,
+                                              [](Builder& b, int64_t n) {
+                                                b.build.config.group_limits.max_metadata_bytes =
+                                                    static_cast<int32_t>(n);
+                                              })},
+      {"offsets.retention.minutes", int_field(1, kInt64Max / kMsPerMinute,
+                                              [](Builder& b, int64_t n) {
+                                                b.build.config.group_limits.offsets_retention_ms =
+                                                    n * kMsPerMinute;
+                                              })},
       {"offsets.retention.check.interval.ms",
+       int_field(
+           1, kInt64Max,
+           [](Builder& b, int64_t n) { b.build.config.offsets_retention_check_interval_ms = n; })},
+      {"producer.id.expiration.ms",
        int_field(1, kInt64Max,
-                 [](Builder& b, int64_t n) {
-                   b.build.config.offsets_retention_check_interval_ms = n;
-                 })},
-      {"offsets.topic.num.partitions",
-       int_field(1, 10000,
-                 [](Builder& b, int64_t n) {
-                   b.build.config.offsets_topic_partitions = static_cast<int32_t>(n);
-                 })},
-      {"offsets.topic.segment.bytes",
-       int_field(kMinSegmentBytes, kInt32Max,
-                 [](Builder& b, int64_t n) {
-                   b.build.config.offsets_topic_segment_bytes = static_cast<int32_t>(n);
-                 })},
+                 [](Builder& b, int64_t n) { b.build.config.producer_id_expiration_ms = n; })},
+      {"offsets.topic.num.partitions", int_field(1, 10000,
+                                                 [](Builder& b, int64_t n) {
+                                                   b.build.config.offsets_topic_partitions =
+                                                       static_cast<int32_t>(n);
+                                                 })},
+      {"offsets.topic.segment.bytes", int_field(kMinSegmentBytes, kInt32Max,
+                                                [](Builder& b, int64_t n) {
+                                                  b.build.config.offsets_topic_segment_bytes =
+                                                      static_cast<int32_t>(n);
+                                                })},
       {"log.retention.ms", topic_time("retention.ms", 3, &Builder::retention_priority, 1)},
       {"log.retention.minutes",
        topic_time("retention.ms", 2, &Builder::retention_priority, kMsPerMinute)},
