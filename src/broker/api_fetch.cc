@@ -27,12 +27,15 @@ struct FetchItem {
   size_t max_bytes = 0;
   ErrorCode error = ErrorCode::kNone;
   int64_t high_watermark = -1;
+  int64_t last_stable_offset = -1;
   int64_t log_start_offset = -1;
+  std::vector<storage::AbortedRange> aborted;  // read_committed only
   std::vector<FileRange> ranges;
   size_t bytes = 0;
 };
 
 struct FetchState {
+  bool read_committed = false;
   std::vector<FetchItem> items;
   std::shared_ptr<Latch> read;  // one arrival per shard hop
 };
@@ -72,17 +75,18 @@ boost::asio::awaitable<p::FetchResponse> Broker::fetch(const RequestContext& con
 
   const auto image = controller_.image();
   auto state = std::make_shared<FetchState>();
+  state->read_committed = version >= 4 && request.isolation_level == kReadCommitted;
   for (const auto& topic : request.topics) {
-    const metadata::TopicInfo* info = version >= 13 ? image->find(topic.topic_id)
-                                                    : image->find(topic.topic);
+    const metadata::TopicInfo* info =
+        version >= 13 ? image->find(topic.topic_id) : image->find(topic.topic);
     for (const auto& partition : topic.partitions) {
       FetchItem item;
       item.partition = partition.partition;
       item.fetch_offset = partition.fetch_offset;
       item.max_bytes = static_cast<size_t>(std::max(partition.partition_max_bytes, 0));
       if (info == nullptr) {
-        item.error = version >= 13 ? ErrorCode::kUnknownTopicId
-                                   : ErrorCode::kUnknownTopicOrPartition;
+        item.error =
+            version >= 13 ? ErrorCode::kUnknownTopicId : ErrorCode::kUnknownTopicOrPartition;
       } else if (partition.partition < 0 || partition.partition >= info->partition_count) {
         item.error = ErrorCode::kUnknownTopicOrPartition;
       } else {
@@ -102,8 +106,7 @@ boost::asio::awaitable<p::FetchResponse> Broker::fetch(const RequestContext& con
   std::map<unsigned, std::vector<size_t>> by_shard;
   for (size_t i = 0; i < state->items.size(); ++i) {
     if (!state->items[i].topic.empty()) {
-      by_shard[partitions_.shard_of(state->items[i].topic, state->items[i].partition)]
-          .push_back(i);
+      by_shard[partitions_.shard_of(state->items[i].topic, state->items[i].partition)].push_back(i);
     }
   }
 
@@ -124,24 +127,31 @@ boost::asio::awaitable<p::FetchResponse> Broker::fetch(const RequestContext& con
           }
           const storage::PartitionLog& log = *partition->log;
           item.high_watermark = partition->high_watermark;
+          item.last_stable_offset = log.last_stable_offset(partition->high_watermark);
           item.log_start_offset = log.log_start_offset();
+          // read_committed sees only what is below the last stable offset.
+          const int64_t visible_end =
+              state->read_committed ? item.last_stable_offset : item.high_watermark;
           if (item.fetch_offset < log.log_start_offset() ||
               item.fetch_offset > log.log_end_offset()) {
             item.error = ErrorCode::kOffsetOutOfRange;
             continue;
           }
           item.error = ErrorCode::kNone;
-          if (item.fetch_offset >= partition->high_watermark) {
+          if (item.fetch_offset >= visible_end) {
             partition->fetch_waiters.push_back(wakeup);
             continue;
           }
-          auto read = log.read(item.fetch_offset, item.max_bytes, partition->high_watermark);
+          auto read = log.read(item.fetch_offset, item.max_bytes, visible_end);
           if (!read) {
             item.error = read.error().code;
             continue;
           }
           item.ranges = std::move(read->ranges);
           item.bytes = read->bytes;
+          if (state->read_committed) {
+            item.aborted = log.aborted_transactions(item.fetch_offset, visible_end);
+          }
         }
         state->read->count_down();
       });
@@ -172,7 +182,6 @@ boost::asio::awaitable<p::FetchResponse> Broker::fetch(const RequestContext& con
     budget -= std::min(budget, item.bytes);
   }
 
-  const bool read_committed = version >= 4 && request.isolation_level == kReadCommitted;
   size_t i = 0;
   for (const auto& topic : request.topics) {
     p::FetchResponse::FetchableTopicResponse topic_response;
@@ -184,10 +193,20 @@ boost::asio::awaitable<p::FetchResponse> Broker::fetch(const RequestContext& con
       data.partition_index = item.partition;
       data.error_code = to_wire(item.error);
       data.high_watermark = item.high_watermark;
-      // No transactions yet: the last stable offset is the high watermark.
-      data.last_stable_offset = item.high_watermark;
+      data.last_stable_offset = item.last_stable_offset;
       data.log_start_offset = item.log_start_offset;
-      if (read_committed) data.aborted_transactions = std::vector<p::FetchResponse::AbortedTransaction>{};
+      if (state->read_committed) {
+        // Clients drop these producers' batches from first_offset to their ABORT marker.
+        std::vector<p::FetchResponse::AbortedTransaction> aborted;
+        aborted.reserve(item.aborted.size());
+        for (const auto& range : item.aborted) {
+          p::FetchResponse::AbortedTransaction entry;
+          entry.producer_id = range.producer_id;
+          entry.first_offset = range.first_offset;
+          aborted.push_back(entry);
+        }
+        data.aborted_transactions = std::move(aborted);
+      }
       data.preferred_read_replica = -1;
       data.records.is_null = false;
       data.records.file_ranges = std::move(item.ranges);

@@ -28,9 +28,11 @@ struct OffsetAnswer {
 };
 
 // On the owner shard. Offsets at or past the high watermark are not visible yet.
-OffsetAnswer lookup_offset(Partition& partition, int64_t timestamp) {
+// read_committed (ListOffsets v2+) sees only what is below the last stable offset.
+OffsetAnswer lookup_offset(Partition& partition, int64_t timestamp, bool read_committed) {
   const storage::PartitionLog& log = *partition.log;
-  const int64_t high_watermark = partition.high_watermark;
+  const int64_t high_watermark =
+      read_committed ? log.last_stable_offset(partition.high_watermark) : partition.high_watermark;
   switch (timestamp) {
     case kLatest:
       return {ErrorCode::kNone, high_watermark, -1};
@@ -59,6 +61,7 @@ boost::asio::awaitable<p::ListOffsetsResponse> Broker::list_offsets(
     const RequestContext& context, p::ListOffsetsRequest& request) {
   p::ListOffsetsResponse response;
   const auto image = controller_.image();
+  const bool read_committed = context.api_version >= 2 && request.isolation_level == 1;
   for (const auto& topic : request.topics) {
     p::ListOffsetsResponse::ListOffsetsTopicResponse topic_response;
     topic_response.name = topic.name;
@@ -69,15 +72,14 @@ boost::asio::awaitable<p::ListOffsetsResponse> Broker::list_offsets(
       OffsetAnswer found{ErrorCode::kUnknownTopicOrPartition, -1, -1};
       if (info != nullptr && wanted.partition_index >= 0 &&
           wanted.partition_index < info->partition_count) {
-        found = co_await run_on(partitions_.shards(),
-                                partitions_.shard_of(topic.name, wanted.partition_index), [&] {
-                                  Partition* partition =
-                                      partitions_.find(topic.name, wanted.partition_index);
-                                  if (partition == nullptr) {
-                                    return OffsetAnswer{ErrorCode::kNotLeaderOrFollower, -1, -1};
-                                  }
-                                  return lookup_offset(*partition, wanted.timestamp);
-                                });
+        found = co_await run_on(
+            partitions_.shards(), partitions_.shard_of(topic.name, wanted.partition_index), [&] {
+              Partition* partition = partitions_.find(topic.name, wanted.partition_index);
+              if (partition == nullptr) {
+                return OffsetAnswer{ErrorCode::kNotLeaderOrFollower, -1, -1};
+              }
+              return lookup_offset(*partition, wanted.timestamp, read_committed);
+            });
       }
       answer.error_code = to_wire(found.error);
       answer.offset = found.offset;

@@ -75,10 +75,6 @@ ErrorCode validate(int16_t version, const metadata::ConfigMap& defaults,
       return ErrorCode::kUnsupportedCompressionType;
     }
   }
-  if (validated->has_transactional) {
-    work.error_message = "transactions are not supported yet";
-    return ErrorCode::kInvalidRecord;
-  }
   // The request frame is owned by this request's coroutine; its record bytes are
   // rewritten in place (base offsets) before they go to disk unchanged otherwise.
   work.records = std::span<uint8_t>(const_cast<uint8_t*>(data.records.bytes.data()),
@@ -141,8 +137,10 @@ boost::asio::awaitable<p::ProduceResponse> Broker::produce_partitions(const Requ
       work.error = acks_valid ? validate(context.api_version, partitions_.broker_defaults(), data,
                                          info, work)
                               : ErrorCode::kInvalidRequiredAcks;
-      // Only the group coordinator writes its own log (Kafka answers the same).
-      if (topic.name == kOffsetsTopic) work.error = ErrorCode::kInvalidTopicException;
+      // Only the coordinators write their own logs (Kafka answers the same).
+      if (topic.name == kOffsetsTopic || topic.name == kTransactionStateTopic) {
+        work.error = ErrorCode::kInvalidTopicException;
+      }
       state->work.push_back(std::move(work));
     }
   }
@@ -198,6 +196,15 @@ boost::asio::awaitable<p::ProduceResponse> Broker::produce_partitions(const Requ
         work.base_offset = appended->base_offset;
         work.log_append_time_ms = appended->log_append_time_ms;
         work.log_start_offset = partition->log->log_start_offset();
+        if (appended->duplicate) {
+          // A retry of a batch already appended: answer once the original is
+          // durable (it may still be waiting for its fsync).
+          if (wait_durable) {
+            partitions_.when_durable(*partition, appended->last_offset,
+                                     [report](ErrorCode code) { report(code, {}); });
+          }
+          continue;
+        }
         if (partition->sync_every_write) {
           if (wait_durable) {
             partitions_.when_durable(*partition, appended->last_offset,

@@ -24,6 +24,8 @@
 namespace fjord::broker {
 
 inline constexpr std::string_view kOffsetsTopic = "__consumer_offsets";
+// The transaction coordinator's log (internal, like kOffsetsTopic).
+inline constexpr std::string_view kTransactionStateTopic = "__transaction_state";
 
 // Work for a group's shard: gets the shard's registry and a reply to call once.
 // Callers keep it in a named variable and pass it by reference: g++ 12 destroys
