@@ -8,8 +8,8 @@
 
 #include "records/batch.h"
 #include "records/codec.h"
-#include "storage/batch_scanner.h"
 #include "records/record.h"
+#include "storage/batch_scanner.h"
 #include "storage/record_scan.h"
 #include "storage/segment.h"
 
@@ -23,6 +23,20 @@ constexpr size_t kMaxDecompressedBytes = 256u << 20;
 constexpr size_t kWriteChunkBytes = 1u << 20;
 
 using KeyMap = std::unordered_map<std::string, int64_t>;
+
+// Whether a data batch belongs to an aborted transaction: same producer, at or
+// after the transaction's first offset and before its ABORT marker.
+bool in_aborted_transaction(const records::BatchHeader& header,
+                            const std::vector<AbortedTxn>& aborted) {
+  if (!header.is_transactional() || header.producer_id < 0) return false;
+  for (const auto& txn : aborted) {
+    if (txn.producer_id == header.producer_id && header.base_offset >= txn.first_offset &&
+        header.base_offset < txn.last_offset) {
+      return true;
+    }
+  }
+  return false;
+}
 
 std::string key_string(std::span<const uint8_t> key) {
   return std::string(reinterpret_cast<const char*>(key.data()), key.size());
@@ -134,9 +148,13 @@ class CleanedSegmentWriter {
 
 CompactionJob::CompactionJob(std::filesystem::path dir, std::vector<CompactionInput> inputs,
                              int64_t now_ms, int64_t delete_retention_ms,
-                             int32_t index_interval_bytes)
-    : dir_(std::move(dir)), inputs_(std::move(inputs)), now_ms_(now_ms),
-      delete_retention_ms_(delete_retention_ms), index_interval_bytes_(index_interval_bytes) {}
+                             int32_t index_interval_bytes, std::vector<AbortedTxn> aborted)
+    : dir_(std::move(dir)),
+      inputs_(std::move(inputs)),
+      aborted_(std::move(aborted)),
+      now_ms_(now_ms),
+      delete_retention_ms_(delete_retention_ms),
+      index_interval_bytes_(index_interval_bytes) {}
 
 CompactionJob::~CompactionJob() {
   if (installed_) return;
@@ -161,7 +179,7 @@ Status CompactionJob::run() {
       if (!*batch) break;
       const auto bytes = scanner.last_batch_bytes();
       const auto header = records::read_header(bytes);
-      if (header.is_control()) continue;
+      if (header.is_control() || in_aborted_transaction(header, aborted_)) continue;
       if (auto st = parse_batch(bytes, header, scratch, parsed); !st.ok()) return st;
       for (const auto& r : parsed) {
         if (r.has_key) latest[key_string(r.key)] = header.base_offset + r.offset_delta;
@@ -183,6 +201,10 @@ Status CompactionJob::run() {
       const auto header = records::read_header(bytes);
       if (header.is_control()) {
         if (auto st = writer.add(bytes); !st.ok()) return st;
+        continue;
+      }
+      if (in_aborted_transaction(header, aborted_)) {
+        ++stats_.aborted_batches_dropped;
         continue;
       }
       if (auto st = parse_batch(bytes, header, scratch, parsed); !st.ok()) return st;

@@ -11,6 +11,7 @@
 
 #include "common/result.h"
 #include "storage/file.h"
+#include "storage/txn_index.h"
 
 namespace fjord::storage {
 
@@ -35,12 +36,16 @@ struct CompactionStats {
   int64_t records_read = 0;
   int64_t records_kept = 0;
   int64_t batches_dropped = 0;
+  int64_t aborted_batches_dropped = 0;
 };
 
 class CompactionJob {
  public:
+  // `aborted`: the aborted transactions whose records may lie in the inputs;
+  // their records are dropped and never count as a key's latest value.
   CompactionJob(std::filesystem::path dir, std::vector<CompactionInput> inputs, int64_t now_ms,
-                int64_t delete_retention_ms, int32_t index_interval_bytes);
+                int64_t delete_retention_ms, int32_t index_interval_bytes,
+                std::vector<AbortedTxn> aborted = {});
   ~CompactionJob();  // removes .cleaned files that were not installed
   CompactionJob(const CompactionJob&) = delete;
   CompactionJob& operator=(const CompactionJob&) = delete;
@@ -60,6 +65,7 @@ class CompactionJob {
   std::filesystem::path dir_;
   std::vector<CompactionInput> inputs_;
   std::vector<CompactionOutput> outputs_;
+  std::vector<AbortedTxn> aborted_;
   int64_t now_ms_;
   int64_t delete_retention_ms_;
   int32_t index_interval_bytes_;

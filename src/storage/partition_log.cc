@@ -741,7 +741,11 @@ std::unique_ptr<CompactionJob> PartitionLog::prepare_compaction(int64_t now_ms) 
   std::vector<CompactionInput> inputs;
   uint64_t total_bytes = 0;
   uint64_t dirty_bytes = 0;
+  // Records of transactions not yet decided must not be compacted: an abort
+  // would turn a key's latest value into one that read_committed never sees.
+  const auto unstable = producers_.ongoing().first_unstable_offset();
   for (auto it = segments_.begin(); std::next(it) != segments_.end(); ++it) {
+    if (unstable && segment_end_offset(it) > *unstable) break;
     if (!ensure_indexes(it).ok()) break;
     auto max = it->second->max_timestamp_and_offset();
     // min.compaction.lag.ms: the newest record must be at least this old.
@@ -759,8 +763,10 @@ std::unique_ptr<CompactionJob> PartitionLog::prepare_compaction(int64_t now_ms) 
           config_.min_cleanable_dirty_ratio) {
     return nullptr;
   }
+  const int64_t end = inputs.back().end_offset;
   return std::make_unique<CompactionJob>(dir_, std::move(inputs), now_ms,
-                                         config_.delete_retention_ms, config_.index_interval_bytes);
+                                         config_.delete_retention_ms, config_.index_interval_bytes,
+                                         producers_.aborted_before(end));
 }
 
 Status PartitionLog::install_compaction(std::unique_ptr<CompactionJob> job) {

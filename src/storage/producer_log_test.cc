@@ -20,6 +20,8 @@ struct ProducerBatch {
   int32_t base_sequence = 0;
   int count = 1;
   bool transactional = false;
+  std::optional<std::string> key;  // the same key on every record
+  std::string value_prefix = "v";
 };
 
 std::vector<uint8_t> make_producer_batch(const ProducerBatch& p) {
@@ -30,8 +32,10 @@ std::vector<uint8_t> make_producer_batch(const ProducerBatch& p) {
   options.transactional = p.transactional;
   records::BatchBuilder builder(options);
   for (int i = 0; i < p.count; ++i) {
-    const std::string value = "v" + std::to_string(p.base_sequence + i);
-    EXPECT_TRUE(builder.append(kNow, std::nullopt, records::as_bytes(value)).ok());
+    const std::string value = p.value_prefix + std::to_string(p.base_sequence + i);
+    records::NullableBytes key;
+    if (p.key) key = records::as_bytes(*p.key);
+    EXPECT_TRUE(builder.append(kNow, key, records::as_bytes(value)).ok());
   }
   auto built = builder.build();
   EXPECT_TRUE(built.ok());
@@ -266,6 +270,78 @@ TEST(ProducerLog, RetentionRemovesTheIndexesAndSnapshotsOfDeletedSegments) {
   EXPECT_FALSE(std::filesystem::exists(TxnIndex::path_for(dir.path(), bases[0])));
   for (int64_t offset : list_snapshot_offsets(dir.path())) EXPECT_GE(offset, bases[2]);
   EXPECT_FALSE(log->aborted_transactions(bases[2], log->log_end_offset()).empty());
+}
+
+LogConfig compacted_small_segments() {
+  LogConfig config = small_segments();
+  config.cleanup_policy = CleanupPolicy::kCompact;
+  config.segment_bytes = 400;
+  config.min_cleanable_dirty_ratio = 0.01;
+  config.min_compaction_lag_ms = 0;
+  return config;
+}
+
+void fill(PartitionLog& log, int64_t producer_id, int batches) {
+  for (int i = 0; i < batches; ++i) {
+    ASSERT_TRUE(append(log, {.producer_id = producer_id,
+                             .base_sequence = i,
+                             .key = "filler" + std::to_string(i % 3)})
+                    .ok());
+  }
+}
+
+std::vector<testing::StoredRecord> records_with_key(const PartitionLog& log,
+                                                    const std::string& key) {
+  std::vector<testing::StoredRecord> out;
+  for (auto& r : testing::decode_records(testing::read_all(log))) {
+    if (r.key == key) out.push_back(r);
+  }
+  return out;
+}
+
+TEST(ProducerLog, CompactionDropsAbortedRecordsAndKeepsTheCommittedValue) {
+  TempDir dir;
+  auto log = open_log(dir.path(), compacted_small_segments());
+  ASSERT_TRUE(
+      append(*log,
+             {.producer_id = 9, .transactional = true, .key = "k", .value_prefix = "committed"})
+          .ok());
+  ASSERT_TRUE(log->append_txn_marker(9, 0, true, 0, kNow).ok());
+  ASSERT_TRUE(
+      append(*log,
+             {.producer_id = 10, .transactional = true, .key = "k", .value_prefix = "aborted"})
+          .ok());
+  ASSERT_TRUE(log->append_txn_marker(10, 0, false, 0, kNow).ok());
+  fill(*log, 11, 30);
+  log->advance_high_watermark(log->log_end_offset());
+  auto job = log->prepare_compaction(kNow);
+  ASSERT_NE(job, nullptr);
+  ASSERT_TRUE(job->run().ok());
+  EXPECT_EQ(job->stats().aborted_batches_dropped, 1);
+  ASSERT_TRUE(log->install_compaction(std::move(job)).ok());
+  auto kept = records_with_key(*log, "k");
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].value, "committed0");
+}
+
+TEST(ProducerLog, CompactionStopsBelowAnOpenTransaction) {
+  TempDir dir;
+  auto log = open_log(dir.path(), compacted_small_segments());
+  ASSERT_TRUE(
+      append(*log,
+             {.producer_id = 9, .transactional = true, .key = "k", .value_prefix = "undecided"})
+          .ok());
+  fill(*log, 11, 30);
+  log->advance_high_watermark(log->log_end_offset());
+  ASSERT_GT(log->segment_count(), 3u);
+  EXPECT_EQ(log->prepare_compaction(kNow), nullptr);  // the first segment holds the open txn
+  ASSERT_TRUE(log->append_txn_marker(9, 0, false, 0, kNow).ok());
+  log->advance_high_watermark(log->log_end_offset());
+  auto job = log->prepare_compaction(kNow);
+  ASSERT_NE(job, nullptr);
+  ASSERT_TRUE(job->run().ok());
+  ASSERT_TRUE(log->install_compaction(std::move(job)).ok());
+  EXPECT_TRUE(records_with_key(*log, "k").empty());
 }
 
 }  // namespace

@@ -238,4 +238,14 @@ std::vector<AbortedRange> ProducerTracker::aborted(int64_t from_segment, int64_t
   return collect_aborted_transactions(indexes, from_offset, upper_offset);
 }
 
+std::vector<AbortedTxn> ProducerTracker::aborted_before(int64_t upper_offset) const {
+  std::vector<AbortedTxn> out;
+  for (const auto& [base, index] : indexes_) {
+    for (const auto& entry : index->entries()) {
+      if (entry.first_offset < upper_offset) out.push_back(entry);
+    }
+  }
+  return out;
+}
+
 }  // namespace fjord::storage

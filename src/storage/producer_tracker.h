@@ -96,6 +96,8 @@ class ProducerTracker {
   // is the base of the segment holding from_offset.
   std::vector<AbortedRange> aborted(int64_t from_segment, int64_t from_offset,
                                     int64_t upper_offset) const;
+  // Every indexed aborted transaction that began below `upper_offset` (compaction).
+  std::vector<AbortedTxn> aborted_before(int64_t upper_offset) const;
   const ProducerStateTable& producers() const { return producers_; }
   const OngoingTransactions& ongoing() const { return ongoing_; }
   size_t expire(int64_t now_ms, int64_t expiration_ms) {
