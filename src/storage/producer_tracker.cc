@@ -114,15 +114,18 @@ Status ProducerTracker::replay(std::span<const uint8_t> batch, int64_t segment_b
 Result<ProducerAppendCheck> ProducerTracker::check(std::span<const records::BatchHeader> headers,
                                                    AppendOrigin origin) const {
   ProducerAppendCheck verdict;
-  std::vector<int64_t> seen;
-  for (const auto& h : headers) {
+  for (size_t i = 0; i < headers.size(); ++i) {
+    const records::BatchHeader& h = headers[i];
     if (h.producer_id < 0) continue;
-    if (std::find(seen.begin(), seen.end(), h.producer_id) != seen.end()) {
-      return Error{ErrorCode::kInvalidRecord,
-                   fmt::format("producer {} sent several batches for one partition in one request",
-                               h.producer_id)};
+    // Clients send one batch per partition; several batches of one producer
+    // would need checking against each other (the batches are few: quadratic is fine).
+    for (size_t j = 0; j < i; ++j) {
+      if (headers[j].producer_id == h.producer_id) {
+        return Error{ErrorCode::kInvalidRecord,
+                     fmt::format("producer {} sent several batches for one partition at once",
+                                 h.producer_id)};
+      }
     }
-    seen.push_back(h.producer_id);
     const ProducerEntry* entry = producers_.find(h.producer_id);
     if (origin == AppendOrigin::kCoordinator || h.base_sequence < 0) {
       if (entry != nullptr && h.producer_epoch < entry->epoch) {
