@@ -137,7 +137,8 @@ int run_node(const NodeConfig& config) {
     pool.stop_and_join();
     return 1;
   }
-  broker.set_advertised_port(server.port());
+  // Clients behind a proxy or NAT are told the advertised port, as Kafka does.
+  broker.set_advertised_port(config.advertised_port != 0 ? config.advertised_port : server.port());
 
   std::atomic<bool> stopping_loops{false};
   std::vector<std::shared_ptr<boost::asio::steady_timer>> timers;

@@ -411,12 +411,8 @@ Result<ServerConfigBuild> build_node_config(const std::vector<ConfigSetting>& se
     Status status = applier->second(setting, builder);
     if (!status.ok()) return status.error();
   }
-  if (builder.advertised_port && *builder.advertised_port != builder.build.config.listen_port) {
-    builder.build.warnings.push_back(fmt::format(
-        "advertised.listeners ({}): the advertised port {} is ignored; clients are told the "
-        "listener's port",
-        builder.advertised_origin, *builder.advertised_port));
-  }
+  // A port of 0 means "the port the listener got" (useful with listeners=...:0).
+  if (builder.advertised_port) builder.build.config.advertised_port = *builder.advertised_port;
   return std::move(builder.build);
 }
 

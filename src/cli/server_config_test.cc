@@ -66,7 +66,7 @@ TEST(BuildNodeConfig, MapsBrokerKeys) {
       "node.id=7\n"
       "log.dirs=/var/lib/fjord\n"
       "listeners=PLAINTEXT://0.0.0.0:19092\n"
-      "advertised.listeners=PLAINTEXT://broker.example:19092\n"
+      "advertised.listeners=PLAINTEXT://broker.example:29092\n"
       "num.partitions=6\n"
       "auto.create.topics.enable=FALSE\n"
       "default.replication.factor=3\n"
@@ -80,6 +80,7 @@ TEST(BuildNodeConfig, MapsBrokerKeys) {
   EXPECT_EQ(config.listen_host, "0.0.0.0");
   EXPECT_EQ(config.listen_port, 19092);
   EXPECT_EQ(config.advertised_host, "broker.example");
+  EXPECT_EQ(config.advertised_port, 29092);  // behind a proxy or NAT
   EXPECT_EQ(config.num_partitions, 6);
   EXPECT_FALSE(config.auto_create_topics);
   EXPECT_EQ(config.default_replication_factor, 3);

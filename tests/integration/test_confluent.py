@@ -66,6 +66,16 @@ def test_metadata_lists_broker_controller_and_topics(broker):
         assert partition.isrs == [broker.node_id]
 
 
+def test_metadata_advertises_the_configured_listener_port(broker_factory):
+    # A broker behind a proxy or NAT: clients must be told the advertised port,
+    # not the one it listens on (Kafka's advertised.listeners).
+    node = broker_factory({"advertised.listeners": "PLAINTEXT://127.0.0.1:39092"})
+    metadata = admin_client(node.bootstrap).list_topics(timeout=10)
+    advertised = metadata.brokers[node.node_id]
+    assert (advertised.host, advertised.port) == ("127.0.0.1", 39092)
+    assert node.port != 39092
+
+
 # ------------------------------------------------------------------------ admin
 
 
