@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "cli/response_frame.h"
 #include "cli/server_config.h"
 #include "protocol/generated/api_messages.h"
 #include "protocol/generated/api_versions_request.h"
@@ -178,18 +179,9 @@ Result<std::vector<uint8_t>> BrokerConnection::round_trip(int16_t api_key, int16
   Status got_payload = receive_exact(payload, deadline);
   if (!got_payload.ok()) return got_payload.error();
 
-  p::Reader reader(payload);
-  if (const int32_t answered = reader.read_int32(); answered != correlation_id) {
-    return malformed_response(
-        api_name, fmt::format("correlation id {} instead of {}", answered, correlation_id));
-  }
-  if (p::response_header_version(api_key, version) >= 1) {
-    std::vector<p::RawTaggedField> ignored;
-    p::TaggedFieldsReader tagged(reader);
-    while (tagged.next()) tagged.keep_unknown(ignored);
-  }
-  if (!reader.ok()) return malformed_response(api_name, reader.error());
-  body_offset_ = reader.position();
+  auto body_offset = response_body_offset(payload, api_key, version, correlation_id);
+  if (!body_offset.ok()) return malformed_response(api_name, body_offset.error().message);
+  body_offset_ = *body_offset;
   return payload;
 }
 

@@ -11,6 +11,7 @@
 #include "cli/admin.h"
 #include "cli/broker_connection.h"
 #include "cli/txn_report.h"
+#include "cli/txn_responses.h"
 #include "protocol/generated/describe_producers_request.h"
 #include "protocol/generated/describe_producers_response.h"
 #include "protocol/generated/describe_transactions_request.h"
@@ -105,11 +106,7 @@ Result<std::vector<TransactionListing>> list_on(BrokerConnection& broker,
                  fmt::format("{} cannot list its transactions: {}", broker.address(),
                              wire_error_text(response->error_code))};
   }
-  std::vector<TransactionListing> listings;
-  for (const auto& state : response->transaction_states) {
-    listings.push_back({state.transactional_id, state.producer_id, state.transaction_state});
-  }
-  return listings;
+  return listings_of(*response);
 }
 
 // ------------------------------------------------------------------ DescribeTransactions
@@ -145,24 +142,6 @@ Result<Coordinator> find_coordinator(BrokerConnection& broker, const std::string
   }
   const auto& found = response->coordinators.front();
   return Coordinator{found.error_code, found.node_id, address_of(found.host, found.port)};
-}
-
-TransactionDescription description_of(const p::DescribeTransactionsResponse::TransactionState& s,
-                                      int32_t coordinator) {
-  TransactionDescription description;
-  description.transactional_id = s.transactional_id;
-  description.state = s.transaction_state;
-  description.producer_id = s.producer_id;
-  description.producer_epoch = s.producer_epoch;
-  description.timeout_ms = s.transaction_timeout_ms;
-  description.start_time_ms = s.transaction_start_time_ms;
-  description.coordinator = coordinator;
-  for (const auto& topic : s.topics) {
-    for (int32_t partition : topic.partitions) {
-      description.partitions.push_back({topic.topic, partition});
-    }
-  }
-  return description;
 }
 
 // One attempt: the lookup, or an error code worth retrying (a coordinator that
@@ -254,22 +233,7 @@ Result<std::vector<PartitionProducers>> producers_on(BrokerConnection& leader,
   request.topics.push_back(wanted);
   auto response = leader.call<p::DescribeProducersResponse>(request, "DescribeProducers");
   if (!response.ok()) return response.error();
-  std::vector<PartitionProducers> results;
-  for (const auto& answered_topic : response->topics) {
-    for (const auto& answered : answered_topic.partitions) {
-      PartitionProducers result;
-      result.partition = {answered_topic.name, answered.partition_index};
-      result.error = answered.error_code;
-      result.error_message = answered.error_message.value_or("");
-      for (const auto& state : answered.active_producers) {
-        result.producers.push_back({state.producer_id, state.producer_epoch, state.last_sequence,
-                                    state.last_timestamp, state.coordinator_epoch,
-                                    state.current_txn_start_offset});
-      }
-      results.push_back(std::move(result));
-    }
-  }
-  return results;
+  return producers_of(*response);
 }
 
 }  // namespace
