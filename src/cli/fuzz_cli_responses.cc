@@ -1,0 +1,85 @@
+// Fuzzes what `fjord txn` does with a server's answer: the response header,
+// the generated decoder of each response it reads (at every version), the
+// conversion to plain structs and the formatting. Input: one byte choosing the
+// response and version, then a response frame without its size prefix.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "cli/response_frame.h"
+#include "cli/txn_report.h"
+#include "cli/txn_responses.h"
+#include "protocol/generated/api_versions_response.h"
+#include "protocol/generated/describe_producers_response.h"
+#include "protocol/generated/describe_transactions_response.h"
+#include "protocol/generated/find_coordinator_response.h"
+#include "protocol/generated/list_transactions_response.h"
+#include "protocol/generated/metadata_response.h"
+
+namespace {
+
+namespace p = fjord::protocol;
+using namespace fjord::cli;
+
+constexpr int32_t kCorrelationId = 1;
+constexpr int64_t kNowMs = 1709294400000;
+
+template <typename Response>
+bool decode(std::span<const uint8_t> frame, int16_t version, Response& response) {
+  auto body_offset = response_body_offset(frame, Response::kApiKey, version, kCorrelationId);
+  if (!body_offset.ok()) return false;
+  p::Reader reader(frame.subspan(*body_offset));
+  response.decode(reader, version);
+  return reader.ok();
+}
+
+void describe(std::span<const uint8_t> frame) {
+  p::DescribeTransactionsResponse response;
+  if (!decode(frame, 0, response)) return;
+  for (const auto& state : response.transaction_states) {
+    (void)wire_error_text(state.error_code);
+    (void)format_transaction_description(description_of(state, 1), kNowMs);
+  }
+}
+
+template <typename Response>
+void decode_only(std::span<const uint8_t> frame, int16_t selector) {
+  const int16_t version = static_cast<int16_t>(selector % (Response::kMaxVersion + 1));
+  Response response;
+  (void)decode(frame, version, response);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 1) return 0;
+  const uint8_t selector = data[0];
+  const std::span<const uint8_t> frame(data + 1, size - 1);
+  switch (selector % 6) {
+    case 0: {
+      p::ListTransactionsResponse response;
+      if (decode(frame, static_cast<int16_t>(selector / 6 % 2), response)) {
+        (void)format_transaction_list(listings_of(response));
+      }
+      break;
+    }
+    case 1:
+      describe(frame);
+      break;
+    case 2: {
+      p::DescribeProducersResponse response;
+      if (decode(frame, 0, response)) (void)format_producers(producers_of(response));
+      break;
+    }
+    case 3:
+      decode_only<p::FindCoordinatorResponse>(frame, selector / 6);
+      break;
+    case 4:
+      decode_only<p::MetadataResponse>(frame, selector / 6);
+      break;
+    default:
+      decode_only<p::ApiVersionsResponse>(frame, selector / 6);
+      break;
+  }
+  return 0;
+}
