@@ -81,6 +81,15 @@ Error kafka_error(const rd_kafka_error_t& error, const std::string& context) {
   return Error{code, fmt::format("{}: {}", context, rd_kafka_error_string(&error))};
 }
 
+Error fatal_error(rd_kafka_t* handle, const std::string& context) {
+  std::array<char, kErrorTextBytes> error_text{};
+  const rd_kafka_resp_err_t err =
+      rd_kafka_fatal_error(handle, error_text.data(), error_text.size());
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error(RD_KAFKA_RESP_ERR__FATAL, context);
+  const auto code = err > 0 ? static_cast<ErrorCode>(err) : ErrorCode::kUnknownServerError;
+  return Error{code, fmt::format("{}: fatal: {}", context, error_text.data())};
+}
+
 Result<KafkaPtr> make_producer(const Settings& settings, const ProducerCallbacks& callbacks) {
   auto conf = make_conf(settings);
   if (!conf.ok()) return conf.error();

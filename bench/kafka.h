@@ -50,6 +50,10 @@ Error kafka_error(rd_kafka_resp_err_t err, const std::string& context);
 // The same for an rd_kafka_error_t of the transactional API (not null).
 Error kafka_error(const rd_kafka_error_t& error, const std::string& context);
 
+// The fatal error that stopped an idempotent or transactional producer (what
+// RD_KAFKA_RESP_ERR__FATAL stands for), e.g. a broker without idempotence.
+Error fatal_error(rd_kafka_t* handle, const std::string& context);
+
 Result<KafkaPtr> make_producer(const Settings& settings, const ProducerCallbacks& callbacks);
 Result<KafkaPtr> make_consumer(const Settings& settings);
 

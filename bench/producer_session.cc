@@ -76,6 +76,7 @@ Status ProducerSession::produce_until(int64_t deadline_ns, const RatePacer& pace
         rd_kafka_poll(handle_.get(), 1);  // wait for deliveries to free the queue
         break;
       }
+      if (err == RD_KAFKA_RESP_ERR__FATAL) return fatal_error(handle_.get(), "produce");
       if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error(err, "produce");
     }
     rd_kafka_poll(handle_.get(), 0);
@@ -96,6 +97,7 @@ Status ProducerSession::produce_count(uint64_t count, int64_t deadline_ns) {
       rd_kafka_poll(handle_.get(), 1);  // wait for deliveries to free the queue
       continue;
     }
+    if (err == RD_KAFKA_RESP_ERR__FATAL) return fatal_error(handle_.get(), "produce");
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error(err, "produce");
   }
   rd_kafka_poll(handle_.get(), 0);
