@@ -379,17 +379,36 @@ boost::asio::awaitable<p::OffsetCommitResponse> Broker::offset_commit(
 
 namespace {
 
+struct FetchedOffset {
+  groups::TopicPartition partition;
+  std::optional<groups::CommittedOffset> offset;
+  ErrorCode error = ErrorCode::kNone;
+};
+
 // The offsets of one group that OffsetFetch asked for; nullopt topics: all.
 struct FetchedOffsets {
   ErrorCode error = ErrorCode::kNone;
-  std::vector<std::pair<groups::TopicPartition, std::optional<groups::CommittedOffset>>> offsets;
+  std::vector<FetchedOffset> offsets;
 };
 
 using WantedPartitions = std::optional<std::vector<groups::TopicPartition>>;
 
+// The committed offset of `partition`; with `require_stable` (v7+, KIP-447),
+// UNSTABLE_OFFSET_COMMIT while an open transaction holds an offset of it, so
+// that a consumer does not start from an offset its producer may still replace.
+FetchedOffset fetched_offset(const groups::Group* group, const groups::TopicPartition& partition,
+                             bool require_stable) {
+  if (group == nullptr) return {partition, std::nullopt};
+  if (require_stable && group->has_pending_txn_offset(partition)) {
+    return {partition, std::nullopt, ErrorCode::kUnstableOffsetCommit};
+  }
+  return {partition, group->committed(partition)};
+}
+
 boost::asio::awaitable<FetchedOffsets> fetch_group_offsets(GroupCoordinator& coordinator,
                                                            const std::string& group_id,
-                                                           const WantedPartitions& wanted) {
+                                                           const WantedPartitions& wanted,
+                                                           bool require_stable) {
   FetchedOffsets none;
   if (invalid_group_id(group_id)) {
     none.error = ErrorCode::kInvalidGroupId;
@@ -397,20 +416,21 @@ boost::asio::awaitable<FetchedOffsets> fetch_group_offsets(GroupCoordinator& coo
   }
   if (!coordinator.active()) {
     if (wanted) {
-      for (auto& partition : *wanted) none.offsets.emplace_back(partition, std::nullopt);
+      for (auto& partition : *wanted) none.offsets.push_back({partition, std::nullopt});
     }
     co_return none;
   }
-  GroupWork<FetchedOffsets> work = [group_id, wanted](GroupRegistry& registry, auto reply) {
+  GroupWork<FetchedOffsets> work = [group_id, wanted, require_stable](GroupRegistry& registry,
+                                                                      auto reply) {
     FetchedOffsets result;
     auto group = registry.find(group_id);
     if (wanted) {
       for (const auto& partition : *wanted) {
-        result.offsets.emplace_back(partition, group ? group->committed(partition) : std::nullopt);
+        result.offsets.push_back(fetched_offset(group.get(), partition, require_stable));
       }
     } else if (group) {
       for (const auto& [partition, offset] : group->offsets()) {
-        result.offsets.emplace_back(partition, offset.value);
+        result.offsets.push_back(fetched_offset(group.get(), partition, require_stable));
       }
     }
     reply(std::move(result));
@@ -420,19 +440,20 @@ boost::asio::awaitable<FetchedOffsets> fetch_group_offsets(GroupCoordinator& coo
 }
 
 template <typename Partition>
-void fill_fetched_partition(Partition& entry,
-                            const std::optional<groups::CommittedOffset>& offset) {
+void fill_fetched_partition(Partition& entry, const FetchedOffset& fetched) {
+  const auto& offset = fetched.offset;
   entry.committed_offset = offset ? offset->offset : -1;
   entry.committed_leader_epoch = offset ? offset->leader_epoch : -1;
   entry.metadata = offset ? offset->metadata : std::string();
-  entry.error_code = 0;
+  entry.error_code = to_wire(fetched.error);
 }
 
 // Groups fetched offsets by topic, keeping the order they came in.
 template <typename Topic, typename Partition>
 std::vector<Topic> by_topic(const FetchedOffsets& fetched) {
   std::vector<Topic> topics;
-  for (const auto& [partition, offset] : fetched.offsets) {
+  for (const auto& fetched_partition : fetched.offsets) {
+    const auto& partition = fetched_partition.partition;
     if (topics.empty() || topics.back().name != partition.topic) {
       auto it = std::find_if(topics.begin(), topics.end(),
                              [&](const Topic& t) { return t.name == partition.topic; });
@@ -444,7 +465,7 @@ std::vector<Topic> by_topic(const FetchedOffsets& fetched) {
     }
     Partition entry;
     entry.partition_index = partition.partition;
-    fill_fetched_partition(entry, offset);
+    fill_fetched_partition(entry, fetched_partition);
     topics.back().partitions.push_back(std::move(entry));
   }
   return topics;
@@ -465,7 +486,9 @@ boost::asio::awaitable<p::OffsetFetchResponse> Broker::offset_fetch(
         for (int32_t index : topic.partition_indexes) wanted->push_back({topic.name, index});
       }
     }
-    FetchedOffsets fetched = co_await fetch_group_offsets(groups_, request.group_id, wanted);
+    const bool require_stable = version >= 7 && request.require_stable;
+    FetchedOffsets fetched =
+        co_await fetch_group_offsets(groups_, request.group_id, wanted, require_stable);
     response.error_code = to_wire(fetched.error);
     response.topics = by_topic<p::OffsetFetchResponse::OffsetFetchResponseTopic,
                                p::OffsetFetchResponse::OffsetFetchResponsePartition>(fetched);
@@ -479,7 +502,9 @@ boost::asio::awaitable<p::OffsetFetchResponse> Broker::offset_fetch(
         for (int32_t index : topic.partition_indexes) wanted->push_back({topic.name, index});
       }
     }
-    FetchedOffsets fetched = co_await fetch_group_offsets(groups_, group.group_id, wanted);
+    const bool require_stable = request.require_stable;
+    FetchedOffsets fetched =
+        co_await fetch_group_offsets(groups_, group.group_id, wanted, require_stable);
     auto& entry = response.groups.emplace_back();
     entry.group_id = group.group_id;
     entry.error_code = to_wire(fetched.error);
