@@ -49,6 +49,8 @@
 #include "protocol/generated/offset_fetch_response.h"
 #include "protocol/generated/sync_group_request.h"
 #include "protocol/generated/sync_group_response.h"
+#include "protocol/generated/txn_offset_commit_request.h"
+#include "protocol/generated/txn_offset_commit_response.h"
 #include "protocol/generated/list_offsets_request.h"
 #include "protocol/generated/list_offsets_response.h"
 #include "protocol/generated/metadata_request.h"
@@ -98,6 +100,7 @@ constexpr std::array kSupportedApis = {
     Broker::ApiRange{p::DescribeClusterRequest::kApiKey, 0, 1},
     Broker::ApiRange{p::DeleteGroupsRequest::kApiKey, 0, 2},
     Broker::ApiRange{p::OffsetDeleteRequest::kApiKey, 0, 0},
+    Broker::ApiRange{p::TxnOffsetCommitRequest::kApiKey, 0, 3},
 };
 
 const Broker::ApiRange* find_api(int16_t api_key) {
@@ -219,6 +222,8 @@ Broker::Dispatch Broker::dispatch_for(int16_t api_key) {
     case p::DescribeGroupsRequest::kApiKey: return &Broker::serve_api<&Broker::describe_groups>;
     case p::DeleteGroupsRequest::kApiKey: return &Broker::serve_api<&Broker::delete_groups>;
     case p::OffsetDeleteRequest::kApiKey: return &Broker::serve_api<&Broker::offset_delete>;
+    case p::TxnOffsetCommitRequest::kApiKey:
+      return &Broker::serve_api<&Broker::txn_offset_commit>;
     case p::ApiVersionsRequest::kApiKey: return &Broker::serve_api<&Broker::api_versions>;
     case p::CreateTopicsRequest::kApiKey: return &Broker::serve_api<&Broker::create_topics>;
     case p::DeleteTopicsRequest::kApiKey: return &Broker::serve_api<&Broker::delete_topics>;

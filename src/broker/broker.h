@@ -66,6 +66,8 @@ struct DeleteGroupsRequest;
 struct DeleteGroupsResponse;
 struct OffsetDeleteRequest;
 struct OffsetDeleteResponse;
+struct TxnOffsetCommitRequest;
+struct TxnOffsetCommitResponse;
 }  // namespace fjord::protocol
 
 namespace fjord::broker {
@@ -173,6 +175,8 @@ class Broker final : public net::RequestHandler {
       const RequestContext&, protocol::DeleteGroupsRequest&);
   boost::asio::awaitable<protocol::OffsetDeleteResponse> offset_delete(
       const RequestContext&, protocol::OffsetDeleteRequest&);
+  boost::asio::awaitable<protocol::TxnOffsetCommitResponse> txn_offset_commit(
+      const RequestContext&, protocol::TxnOffsetCommitRequest&);
 
   // Creates __consumer_offsets on first use. kNone once it exists.
   boost::asio::awaitable<ErrorCode> ensure_offsets_topic();

@@ -80,6 +80,12 @@ void GroupCoordinator::tick_here(int64_t elapsed_ms) {
   registry_here().tick(retention_due);
 }
 
+void GroupCoordinator::complete_transaction_here(int32_t offsets_partition, int64_t producer_id,
+                                                 bool commit) {
+  if (!active()) return;
+  registry_here().complete_transaction(offsets_partition, producer_id, commit);
+}
+
 // Owner shard: reads the whole partition in chunks of whole batches.
 Status GroupCoordinator::replay_partition(int32_t partition_index) {
   Partition* partition = partitions_.find(std::string(kOffsetsTopic), partition_index);

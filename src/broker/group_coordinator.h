@@ -70,6 +70,12 @@ class GroupCoordinator {
   // Owner shard, periodically: timers; offset retention when due.
   void tick_here(int64_t elapsed_ms);
 
+  // Owner shard of __consumer_offsets-`offsets_partition`, once a producer's
+  // COMMIT/ABORT marker there is durable (PartitionManager's marker listener):
+  // the groups of that partition holding the producer's transactional offsets
+  // commit or drop them.
+  void complete_transaction_here(int32_t offsets_partition, int64_t producer_id, bool commit);
+
  private:
   groups::GroupRegistry& registry_here();
   void append(int32_t partition, std::vector<uint8_t> batch, groups::DoneCallback done);
