@@ -57,7 +57,9 @@ void GroupCoordinator::append(int32_t partition_index, std::vector<uint8_t> batc
     done(ErrorCode::kNotCoordinator);
     return;
   }
-  auto appended = partition->log->append(batch, wall_clock_ms());
+  // A coordinator write: a transactional offset commit carries no sequence.
+  auto appended =
+      partition->log->append(batch, wall_clock_ms(), storage::AppendOrigin::kCoordinator);
   if (!appended) {
     fmt::print(stderr, "fjord: writing {}-{}: {}\n", kOffsetsTopic, partition_index,
                appended.error().message);
@@ -84,6 +86,12 @@ void GroupCoordinator::complete_transaction_here(int32_t offsets_partition, int6
                                                  bool commit) {
   if (!active()) return;
   registry_here().complete_transaction(offsets_partition, producer_id, commit);
+}
+
+TxnMarkerListener GroupCoordinator::marker_listener() {
+  return [this](const std::string& topic, int32_t partition, int64_t producer_id, bool commit) {
+    if (topic == kOffsetsTopic) complete_transaction_here(partition, producer_id, commit);
+  };
 }
 
 // Owner shard: reads the whole partition in chunks of whole batches.

@@ -75,6 +75,9 @@ class GroupCoordinator {
   // the groups of that partition holding the producer's transactional offsets
   // commit or drop them.
   void complete_transaction_here(int32_t offsets_partition, int64_t producer_id, bool commit);
+  // For PartitionManager::set_txn_marker_listener: markers in __consumer_offsets
+  // go to complete_transaction_here, others are none of the groups' business.
+  TxnMarkerListener marker_listener();
 
  private:
   groups::GroupRegistry& registry_here();

@@ -116,6 +116,7 @@ int run_node(const NodeConfig& config) {
   group_config.offsets_segment_bytes = config.offsets_topic_segment_bytes;
   group_config.retention_check_interval_ms = config.offsets_retention_check_interval_ms;
   GroupCoordinator groups(group_config, partitions);
+  partitions.set_txn_marker_listener(groups.marker_listener());
   if (Status loaded = groups.load_all(*(*controller)->image()); !loaded) {
     fmt::print(stderr, "fjord: cannot load the consumer groups from {}: {}\n", kOffsetsTopic,
                loaded.error().message);

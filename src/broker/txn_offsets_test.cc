@@ -1,8 +1,8 @@
 // In-process tests of TxnOffsetCommit and of OffsetFetch's require_stable: real
 // shards and storage in a temporary directory, requests encoded with the
-// generated code. The transaction's end is simulated as the marker listener
-// does it: the marker appended to the group's __consumer_offsets partition, then
-// GroupCoordinator::complete_transaction_here on that partition's shard.
+// generated code. Transactions end as the transaction coordinator ends them:
+// PartitionManager::write_txn_markers, whose listener (as node.cc sets it)
+// hands markers in __consumer_offsets to the group coordinator.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -36,7 +36,6 @@
 #include "protocol/generated/txn_offset_commit_request.h"
 #include "protocol/generated/txn_offset_commit_response.h"
 #include "records/batch.h"
-#include "records/control.h"
 
 namespace fjord::broker {
 namespace {
@@ -80,6 +79,7 @@ class TxnOffsetsTest : public ::testing::Test {
     group_config.limits = config_.group_limits;
     group_config.offsets_partitions = config_.offsets_topic_partitions;
     groups_ = std::make_unique<GroupCoordinator>(group_config, *partitions_);
+    partitions_->set_txn_marker_listener(groups_->marker_listener());  // as node.cc does
     ASSERT_TRUE(groups_->load_all(*controller_->image()).ok());
     broker_ = std::make_unique<Broker>(config_, *controller_, *partitions_, *groups_);
     broker_->set_advertised_port(9092);
@@ -198,21 +198,18 @@ class TxnOffsetsTest : public ::testing::Test {
     return result.get();
   }
 
-  // What the marker listener does once the transaction coordinator's marker is durable.
+  // What the transaction coordinator does to end the transaction: the marker
+  // goes to the group's partition, whose listener completes the group's offsets.
   void end_transaction(const std::string& group, bool commit) {
-    const bool appended = on_group_shard(group, [&](int32_t partition) {
-      Partition* log_partition = partitions_->find(std::string(kOffsetsTopic), partition);
-      if (log_partition == nullptr) return false;
-      records::BatchBuilder builder;
-      auto marker = records::build_end_txn_marker(builder, kProducerId, kProducerEpoch, {commit, 0},
-                                                  wall_clock_ms());
-      if (!marker) return false;
-      std::vector<uint8_t> bytes(marker->begin(), marker->end());
-      if (!log_partition->log->append(bytes, wall_clock_ms())) return false;
-      groups_->complete_transaction_here(partition, kProducerId, commit);
-      return true;
-    });
-    ASSERT_TRUE(appended);
+    const std::vector<TxnMarkerTarget> targets = {
+        {std::string(kOffsetsTopic), groups_->partition_for(group)}};
+    const std::vector<ErrorCode> written =
+        boost::asio::co_spawn(pool_->executor(1),
+                              partitions_->write_txn_markers(targets, kProducerId, kProducerEpoch,
+                                                             commit, /*coordinator_epoch=*/0),
+                              boost::asio::use_future)
+            .get();
+    EXPECT_EQ(written, (std::vector<ErrorCode>{ErrorCode::kNone}));
   }
 
   // Headers of the batches in the group's __consumer_offsets partition.
@@ -289,6 +286,15 @@ TEST_F(TxnOffsetsTest, TheBatchIsTransactionalOfTheProducerWithoutSequence) {
   EXPECT_EQ(headers[0].producer_id, kProducerId);
   EXPECT_EQ(headers[0].producer_epoch, kProducerEpoch);
   EXPECT_EQ(headers[0].base_sequence, -1);
+}
+
+TEST_F(TxnOffsetsTest, AFencedProducerCannotCommitOffsets) {
+  ASSERT_EQ(txn_commit(txn_request("g", "orders", 0, 7)), 0);
+  end_transaction("g", /*commit=*/true);
+  auto stale = txn_request("g", "orders", 0, 9);
+  stale.producer_epoch = kProducerEpoch - 1;
+  EXPECT_EQ(txn_commit(stale), to_wire(ErrorCode::kInvalidProducerEpoch));
+  EXPECT_EQ(fetch_offset("g", 0, /*require_stable=*/true), (std::pair<int16_t, int64_t>{0, 7}));
 }
 
 TEST_F(TxnOffsetsTest, RestartReplaysCommittedAndOpenTransactions) {
