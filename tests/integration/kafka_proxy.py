@@ -5,9 +5,9 @@ it forwards the request, waits for the broker's response and, instead of passing
 closes both connections: the broker has appended the batch but the client never learns it,
 so the client retries the same batch on a new connection (what a lost response looks like).
 
-Clients must reach the broker only through the proxy: start the broker with
-`advertised.listeners` naming another loopback address (127.0.0.2) and let the proxy listen
-on that address with the broker's port (Fjord advertises its listener's port).
+Clients must reach the broker only through the proxy: start the proxy, then the broker with
+`advertised.listeners` naming the proxy's address, then tell the proxy where the broker
+listens (`forward_to`).
 """
 
 import random
@@ -50,9 +50,8 @@ def _close(sock):
 
 
 class ResponseDroppingProxy:
-    def __init__(self, listen_host, port, broker_host, broker_port, seed, drop_probability,
-                 max_drops):
-        self.broker_address = (broker_host, broker_port)
+    def __init__(self, seed, drop_probability, max_drops, listen_host="127.0.0.1"):
+        self.broker_address = None
         self.rng = random.Random(seed)
         self.drop_probability = drop_probability
         self.max_drops = max_drops
@@ -64,11 +63,18 @@ class ResponseDroppingProxy:
         self._sockets = set()
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind((listen_host, port))
+        self.listener.bind((listen_host, 0))
         self.listener.listen(64)
         self.address = self.listener.getsockname()
         self._acceptor = threading.Thread(target=self._accept, daemon=True)
         self._acceptor.start()
+
+    def forward_to(self, broker_host, broker_port):
+        self.broker_address = (broker_host, broker_port)
+
+    @property
+    def port(self):
+        return self.address[1]
 
     @property
     def bootstrap(self):
@@ -89,6 +95,8 @@ class ResponseDroppingProxy:
             except OSError:
                 return
             try:
+                if self.broker_address is None:
+                    raise ConnectionRefusedError("no broker to forward to yet")
                 broker = socket.create_connection(self.broker_address, timeout=10)
                 broker.settimeout(None)
             except OSError:
