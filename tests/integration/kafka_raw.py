@@ -577,10 +577,18 @@ def parse_consumer_assignment(data):
 
 
 # ------------------------------------------------------------------- transactions
-# Non-flexible versions, encoded from the schemas in /work/shared/kafka-protocol/messages.
+# Non-flexible versions (v0-v2; v2 is the first that answers PRODUCER_FENCED instead of
+# INVALID_PRODUCER_EPOCH), except TxnOffsetCommit v3, the first version that carries the
+# group generation and member id (flexible). Encoded from the schemas in
+# /work/shared/kafka-protocol/messages.
 
 API_INIT_PRODUCER_ID = 22
+API_ADD_PARTITIONS_TO_TXN = 24
+API_ADD_OFFSETS_TO_TXN = 25
+API_END_TXN = 26
+API_TXN_OFFSET_COMMIT = 28
 
+COORDINATOR_TRANSACTION = 1  # FindCoordinator key type of a transactional id
 ATTRIBUTE_TRANSACTIONAL = 0x10
 
 
@@ -599,6 +607,91 @@ def parse_init_producer_id(body):
     return reader.take(">hqh")
 
 
+def add_partitions_to_txn_request(correlation_id, transactional_id, producer_id,
+                                  producer_epoch, partitions, version=1):
+    """AddPartitionsToTxn v0-v2; partitions: {topic: [partition, ...]}."""
+    assert version in (0, 1, 2)
+    topics = [string(topic) + array([struct.pack(">i", p) for p in parts])
+              for topic, parts in partitions.items()]
+    body = string(transactional_id) + struct.pack(">qh", producer_id, producer_epoch)
+    body += array(topics)
+    return frame(request_header_v1(API_ADD_PARTITIONS_TO_TXN, version, correlation_id) + body)
+
+
+def parse_add_partitions_to_txn(body):
+    """Returns {(topic, partition): error_code} of a v0-v2 response."""
+    reader = Reader(body)
+    reader.take(">i")  # throttle
+    results = {}
+    for _ in range(reader.take(">i")):
+        topic = reader.string()
+        for _ in range(reader.take(">i")):
+            partition, error_code = reader.take(">ih")
+            results[(topic, partition)] = error_code
+    return results
+
+
+def add_offsets_to_txn_request(correlation_id, transactional_id, producer_id, producer_epoch,
+                               group_id, version=1):
+    assert version in (0, 1, 2)
+    body = string(transactional_id) + struct.pack(">qh", producer_id, producer_epoch)
+    body += string(group_id)
+    return frame(request_header_v1(API_ADD_OFFSETS_TO_TXN, version, correlation_id) + body)
+
+
+def end_txn_request(correlation_id, transactional_id, producer_id, producer_epoch, committed,
+                    version=1):
+    assert version in (0, 1, 2)
+    body = string(transactional_id) + struct.pack(">qhb", producer_id, producer_epoch,
+                                                  1 if committed else 0)
+    return frame(request_header_v1(API_END_TXN, version, correlation_id) + body)
+
+
+def parse_error_only(body):
+    """The error code of a response that is only throttle time and error code
+    (AddOffsetsToTxn and EndTxn v0-v2)."""
+    reader = Reader(body)
+    reader.take(">i")  # throttle
+    return reader.take(">h")
+
+
+def compact_nullable_string(value):
+    return b"\x00" if value is None else compact_string(value)
+
+
+def txn_offset_commit_request_v3(correlation_id, transactional_id, group_id, producer_id,
+                                 producer_epoch, generation_id, member_id, offsets,
+                                 group_instance_id=None):
+    """TxnOffsetCommit v3 (flexible); offsets: {(topic, partition): offset}. The response
+    has a flexible header (recv_response(flexible_header=True))."""
+    by_topic = {}
+    for (topic, partition), offset in offsets.items():
+        by_topic.setdefault(topic, []).append(
+            struct.pack(">iqi", partition, offset, -1) + compact_nullable_string(None) + NO_TAGS)
+    topics = [compact_string(topic) + compact_array(parts) + NO_TAGS
+              for topic, parts in by_topic.items()]
+    body = compact_string(transactional_id) + compact_string(group_id)
+    body += struct.pack(">qhi", producer_id, producer_epoch, generation_id)
+    body += compact_string(member_id) + compact_nullable_string(group_instance_id)
+    body += compact_array(topics) + NO_TAGS
+    return frame(request_header_v2(API_TXN_OFFSET_COMMIT, 3, correlation_id) + body)
+
+
+def parse_txn_offset_commit_v3(body):
+    """Returns {(topic, partition): error_code}; body after the flexible response header."""
+    reader = Reader(body)
+    reader.take(">i")  # throttle
+    results = {}
+    for _ in range(reader.unsigned_varint() - 1):
+        topic = reader.compact_string()
+        for _ in range(reader.unsigned_varint() - 1):
+            partition, error_code = reader.take(">ih")
+            reader.skip_tags()
+            results[(topic, partition)] = error_code
+        reader.skip_tags()
+    return results
+
+
 def producer_batch(values, producer_id, producer_epoch, base_sequence, transactional=True,
                    base_timestamp_ms=None):
     """A v2 batch of (key=None, value) records from an idempotent or transactional producer."""
@@ -612,3 +705,13 @@ def producer_batch(values, producer_id, producer_epoch, base_sequence, transacti
     crc = crc32c(after_crc)
     after_length = struct.pack(">ibI", 0, 2, crc) + after_crc  # leader epoch, magic, crc
     return struct.pack(">qi", 0, len(after_length)) + after_length
+
+
+def transactional_produce_request_v7(correlation_id, transactional_id, topic, partition, batch,
+                                     acks=-1, timeout_ms=10000):
+    """Produce v7 carrying a transactional id (what a transactional producer sends)."""
+    partition_data = struct.pack(">i", partition) + nullable_bytes(batch)
+    topic_data = string(topic) + array([partition_data])
+    body = string(transactional_id) + struct.pack(">hi", acks, timeout_ms)
+    body += array([topic_data])
+    return frame(request_header_v1(API_PRODUCE, 7, correlation_id) + body)
