@@ -109,8 +109,8 @@ boost::asio::awaitable<p::FindCoordinatorResponse> Broker::find_coordinator(
     error = co_await ensure_offsets_topic();
     if (error != ErrorCode::kNone) message = "the offsets topic is not available yet";
   } else if (key_type == kTransactionKeyType) {
-    error = ErrorCode::kCoordinatorNotAvailable;
-    message = "this node has no transaction coordinator yet";
+    error = co_await ensure_txn_state_topic();
+    if (error != ErrorCode::kNone) message = "the transaction state topic is not available yet";
   } else {
     error = ErrorCode::kInvalidRequest;
     message = fmt::format("unknown coordinator key type {}", key_type);

@@ -40,7 +40,7 @@ void add_topic(p::MetadataResponse& response, const metadata::TopicInfo& topic, 
   entry.error_code = 0;
   entry.name = topic.name;
   entry.topic_id = topic.id;
-  entry.is_internal = topic.name == kOffsetsTopic;
+  entry.is_internal = topic.name == kOffsetsTopic || topic.name == kTransactionStateTopic;
   for (int32_t i = 0; i < topic.partition_count; ++i) {
     p::MetadataResponse::MetadataResponsePartition partition;
     partition.error_code = 0;
@@ -223,8 +223,9 @@ boost::asio::awaitable<p::DeleteTopicsResponse> Broker::delete_topics(
       response.responses.push_back(std::move(result));
       continue;
     }
-    if (target == kOffsetsTopic) {
-      // The groups' committed offsets live there; deleting it would lose them all.
+    if (target == kOffsetsTopic || target == kTransactionStateTopic) {
+      // The groups' committed offsets (the transactions' states) live there;
+      // deleting it would lose them all.
       result.error_code = to_wire(ErrorCode::kInvalidRequest);
       result.error_message = fmt::format("{} is internal and cannot be deleted", target);
       response.responses.push_back(std::move(result));
@@ -250,9 +251,9 @@ boost::asio::awaitable<p::CreatePartitionsResponse> Broker::create_partitions(
   for (const auto& topic : request.topics) {
     p::CreatePartitionsResponse::CreatePartitionsTopicResult result;
     result.name = topic.name;
-    if (topic.name == kOffsetsTopic) {
-      // A group's partition is its hash modulo the count: changing the count
-      // would lose every group's offsets.
+    if (topic.name == kOffsetsTopic || topic.name == kTransactionStateTopic) {
+      // A group's (transactional id's) partition is its hash modulo the count:
+      // changing the count would lose every group's offsets (id's state).
       result.error_code = to_wire(ErrorCode::kInvalidRequest);
       result.error_message =
           fmt::format("{} is internal; its partition count cannot change", topic.name);

@@ -27,6 +27,22 @@
 #include "protocol/generated/incremental_alter_configs_response.h"
 #include "protocol/generated/fetch_request.h"
 #include "protocol/generated/fetch_response.h"
+#include "protocol/generated/add_offsets_to_txn_request.h"
+#include "protocol/generated/add_offsets_to_txn_response.h"
+#include "protocol/generated/add_partitions_to_txn_request.h"
+#include "protocol/generated/add_partitions_to_txn_response.h"
+#include "protocol/generated/describe_producers_request.h"
+#include "protocol/generated/describe_producers_response.h"
+#include "protocol/generated/describe_transactions_request.h"
+#include "protocol/generated/describe_transactions_response.h"
+#include "protocol/generated/end_txn_request.h"
+#include "protocol/generated/end_txn_response.h"
+#include "protocol/generated/init_producer_id_request.h"
+#include "protocol/generated/init_producer_id_response.h"
+#include "protocol/generated/list_transactions_request.h"
+#include "protocol/generated/list_transactions_response.h"
+#include "protocol/generated/write_txn_markers_request.h"
+#include "protocol/generated/write_txn_markers_response.h"
 #include "protocol/generated/find_coordinator_request.h"
 #include "protocol/generated/find_coordinator_response.h"
 #include "protocol/generated/delete_groups_request.h"
@@ -101,6 +117,14 @@ constexpr std::array kSupportedApis = {
     Broker::ApiRange{p::DeleteGroupsRequest::kApiKey, 0, 2},
     Broker::ApiRange{p::OffsetDeleteRequest::kApiKey, 0, 0},
     Broker::ApiRange{p::TxnOffsetCommitRequest::kApiKey, 0, 3},
+    Broker::ApiRange{p::InitProducerIdRequest::kApiKey, 0, 4},
+    Broker::ApiRange{p::AddPartitionsToTxnRequest::kApiKey, 0, 3},
+    Broker::ApiRange{p::AddOffsetsToTxnRequest::kApiKey, 0, 3},
+    Broker::ApiRange{p::EndTxnRequest::kApiKey, 0, 3},
+    Broker::ApiRange{p::WriteTxnMarkersRequest::kApiKey, 0, 1},
+    Broker::ApiRange{p::DescribeTransactionsRequest::kApiKey, 0, 0},
+    Broker::ApiRange{p::ListTransactionsRequest::kApiKey, 0, 1},
+    Broker::ApiRange{p::DescribeProducersRequest::kApiKey, 0, 0},
 };
 
 const Broker::ApiRange* find_api(int16_t api_key) {
@@ -131,13 +155,14 @@ net::HandlerResult close_connection(const RequestContext& context, std::string_v
 std::span<const Broker::ApiRange> Broker::supported_apis() { return kSupportedApis; }
 
 Broker::Broker(const NodeConfig& config, metadata::Controller& controller,
-               PartitionManager& partitions, GroupCoordinator& groups)
+               PartitionManager& partitions, GroupCoordinator& groups, TxnCoordinator& txns)
     : config_(config),
       advertised_host_(config.advertised_host.empty() ? config.listen_host
                                                       : config.advertised_host),
       controller_(controller),
       partitions_(partitions),
-      groups_(groups) {}
+      groups_(groups),
+      txns_(txns) {}
 
 template <auto Handler>
 boost::asio::awaitable<net::HandlerResult> Broker::serve_api(const p::RequestHeaderView& header,
@@ -224,6 +249,16 @@ Broker::Dispatch Broker::dispatch_for(int16_t api_key) {
     case p::OffsetDeleteRequest::kApiKey: return &Broker::serve_api<&Broker::offset_delete>;
     case p::TxnOffsetCommitRequest::kApiKey:
       return &Broker::serve_api<&Broker::txn_offset_commit>;
+    case p::InitProducerIdRequest::kApiKey: return &Broker::serve_api<&Broker::init_producer_id>;
+    case p::AddPartitionsToTxnRequest::kApiKey:
+      return &Broker::serve_api<&Broker::add_partitions_to_txn>;
+    case p::AddOffsetsToTxnRequest::kApiKey: return &Broker::serve_api<&Broker::add_offsets_to_txn>;
+    case p::EndTxnRequest::kApiKey: return &Broker::serve_api<&Broker::end_txn>;
+    case p::WriteTxnMarkersRequest::kApiKey: return &Broker::serve_api<&Broker::write_txn_markers>;
+    case p::DescribeTransactionsRequest::kApiKey:
+      return &Broker::serve_api<&Broker::describe_transactions>;
+    case p::ListTransactionsRequest::kApiKey: return &Broker::serve_api<&Broker::list_transactions>;
+    case p::DescribeProducersRequest::kApiKey: return &Broker::serve_api<&Broker::describe_producers>;
     case p::ApiVersionsRequest::kApiKey: return &Broker::serve_api<&Broker::api_versions>;
     case p::CreateTopicsRequest::kApiKey: return &Broker::serve_api<&Broker::create_topics>;
     case p::DeleteTopicsRequest::kApiKey: return &Broker::serve_api<&Broker::delete_topics>;

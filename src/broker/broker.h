@@ -11,6 +11,7 @@
 #include "broker/group_coordinator.h"
 #include "broker/node.h"
 #include "broker/partition_manager.h"
+#include "broker/txn_coordinator.h"
 #include "metadata/controller.h"
 #include "net/request_handler.h"
 #include "protocol/frame.h"
@@ -68,6 +69,22 @@ struct OffsetDeleteRequest;
 struct OffsetDeleteResponse;
 struct TxnOffsetCommitRequest;
 struct TxnOffsetCommitResponse;
+struct InitProducerIdRequest;
+struct InitProducerIdResponse;
+struct AddPartitionsToTxnRequest;
+struct AddPartitionsToTxnResponse;
+struct AddOffsetsToTxnRequest;
+struct AddOffsetsToTxnResponse;
+struct EndTxnRequest;
+struct EndTxnResponse;
+struct WriteTxnMarkersRequest;
+struct WriteTxnMarkersResponse;
+struct DescribeTransactionsRequest;
+struct DescribeTransactionsResponse;
+struct ListTransactionsRequest;
+struct ListTransactionsResponse;
+struct DescribeProducersRequest;
+struct DescribeProducersResponse;
 }  // namespace fjord::protocol
 
 namespace fjord::broker {
@@ -82,7 +99,7 @@ struct RequestContext {
 class Broker final : public net::RequestHandler {
  public:
   Broker(const NodeConfig& config, metadata::Controller& controller, PartitionManager& partitions,
-         GroupCoordinator& groups);
+         GroupCoordinator& groups, TxnCoordinator& txns);
 
   // The port clients are told to use (known once the listener is bound).
   void set_advertised_port(uint16_t port) { advertised_port_ = port; }
@@ -178,8 +195,28 @@ class Broker final : public net::RequestHandler {
   boost::asio::awaitable<protocol::TxnOffsetCommitResponse> txn_offset_commit(
       const RequestContext&, protocol::TxnOffsetCommitRequest&);
 
+  // Transactions (api_txn.cc).
+  boost::asio::awaitable<protocol::InitProducerIdResponse> init_producer_id(
+      const RequestContext&, protocol::InitProducerIdRequest&);
+  boost::asio::awaitable<protocol::AddPartitionsToTxnResponse> add_partitions_to_txn(
+      const RequestContext&, protocol::AddPartitionsToTxnRequest&);
+  boost::asio::awaitable<protocol::AddOffsetsToTxnResponse> add_offsets_to_txn(
+      const RequestContext&, protocol::AddOffsetsToTxnRequest&);
+  boost::asio::awaitable<protocol::EndTxnResponse> end_txn(const RequestContext&,
+                                                           protocol::EndTxnRequest&);
+  boost::asio::awaitable<protocol::WriteTxnMarkersResponse> write_txn_markers(
+      const RequestContext&, protocol::WriteTxnMarkersRequest&);
+  boost::asio::awaitable<protocol::DescribeTransactionsResponse> describe_transactions(
+      const RequestContext&, protocol::DescribeTransactionsRequest&);
+  boost::asio::awaitable<protocol::ListTransactionsResponse> list_transactions(
+      const RequestContext&, protocol::ListTransactionsRequest&);
+  boost::asio::awaitable<protocol::DescribeProducersResponse> describe_producers(
+      const RequestContext&, protocol::DescribeProducersRequest&);
+
   // Creates __consumer_offsets on first use. kNone once it exists.
   boost::asio::awaitable<ErrorCode> ensure_offsets_topic();
+  // Creates __transaction_state on first use. kNone once it exists.
+  boost::asio::awaitable<ErrorCode> ensure_txn_state_topic();
 
   // Creates a topic through the controller and opens its partitions here.
   boost::asio::awaitable<Result<std::shared_ptr<const metadata::TopicInfo>>> create_topic(
@@ -192,6 +229,7 @@ class Broker final : public net::RequestHandler {
   metadata::Controller& controller_;
   PartitionManager& partitions_;
   GroupCoordinator& groups_;
+  TxnCoordinator& txns_;
 };
 
 int64_t wall_clock_ms();

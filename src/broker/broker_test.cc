@@ -91,7 +91,9 @@ class BrokerTest : public ::testing::Test {
     group_config.offsets_partitions = config_.offsets_topic_partitions;
     groups_ = std::make_unique<GroupCoordinator>(group_config, *partitions_);
     ASSERT_TRUE(groups_->load_all(*controller_->image()).ok());
-    broker_ = std::make_unique<Broker>(config_, *controller_, *partitions_, *groups_);
+    txns_ = std::make_unique<TxnCoordinator>(TxnCoordinatorConfig{}, *partitions_, *controller_);
+    ASSERT_TRUE(txns_->load_all(*controller_->image()).ok());
+    broker_ = std::make_unique<Broker>(config_, *controller_, *partitions_, *groups_, *txns_);
     broker_->set_advertised_port(9092);
   }
 
@@ -102,6 +104,7 @@ class BrokerTest : public ::testing::Test {
     (void)controller_->close();
     pool_->stop_and_join();
     broker_.reset();
+    txns_.reset();
     groups_.reset();
     partitions_.reset();
     pool_.reset();
@@ -229,6 +232,7 @@ class BrokerTest : public ::testing::Test {
   std::unique_ptr<runtime::ShardPool> pool_;
   std::unique_ptr<PartitionManager> partitions_;
   std::unique_ptr<GroupCoordinator> groups_;
+  std::unique_ptr<TxnCoordinator> txns_;
   std::unique_ptr<Broker> broker_;
 };
 

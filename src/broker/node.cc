@@ -16,6 +16,7 @@
 #include "broker/broker.h"
 #include "broker/group_coordinator.h"
 #include "broker/partition_manager.h"
+#include "broker/txn_coordinator.h"
 #include "metadata/controller.h"
 #include "net/server.h"
 #include "runtime/shards.h"
@@ -65,9 +66,9 @@ boost::asio::awaitable<void> maintenance_loop(const std::atomic<bool>& stopping,
   }
 }
 
-// Per shard: the timers of the groups this shard hosts.
+// Per shard: the timers of the groups and transactions this shard hosts.
 boost::asio::awaitable<void> group_tick_loop(const std::atomic<bool>& stopping,
-                                             GroupCoordinator& groups,
+                                             GroupCoordinator& groups, TxnCoordinator& txns,
                                              std::shared_ptr<boost::asio::steady_timer> timer) {
   for (;;) {
     timer->expires_after(std::chrono::milliseconds(kGroupTickMs));
@@ -76,6 +77,7 @@ boost::asio::awaitable<void> group_tick_loop(const std::atomic<bool>& stopping,
       co_return;  // shutting down
     }
     groups.tick_here(kGroupTickMs);
+    txns.tick_here(kGroupTickMs);
   }
 }
 
@@ -125,12 +127,29 @@ int run_node(const NodeConfig& config) {
     return 1;
   }
 
+  TxnCoordinatorConfig txn_config;
+  txn_config.txn.max_timeout_ms = config.transaction_max_timeout_ms;
+  txn_config.txn.id_expiration_ms = config.transactional_id_expiration_ms;
+  txn_config.txn.state_partitions = config.transaction_state_partitions;
+  txn_config.txn.offsets_partitions = config.offsets_topic_partitions;
+  txn_config.state_segment_bytes = config.transaction_state_segment_bytes;
+  txn_config.abort_check_interval_ms = config.transaction_abort_check_interval_ms;
+  txn_config.expiry_check_interval_ms = config.transaction_expiry_check_interval_ms;
+  TxnCoordinator txns(txn_config, partitions, **controller);
+  if (Status loaded = txns.load_all(*(*controller)->image()); !loaded) {
+    fmt::print(stderr, "fjord: cannot load the transactions from {}: {}\n",
+               kTransactionStateTopic, loaded.error().message);
+    partitions.close_all();
+    pool.stop_and_join();
+    return 1;
+  }
+
   net::ServerConfig server_config;
   server_config.host = config.listen_host;
   server_config.port = config.listen_port;
   server_config.max_frame_bytes = static_cast<size_t>(config.max_request_bytes);
   server_config.idle_timeout_ms = config.connections_max_idle_ms;
-  Broker broker(config, **controller, partitions, groups);
+  Broker broker(config, **controller, partitions, groups, txns);
   net::Server server(pool, broker, server_config);
   if (Status started = server.start(); !started) {
     fmt::print(stderr, "fjord: {}\n", started.error().message);
@@ -154,7 +173,7 @@ int run_node(const NodeConfig& config) {
     auto group_timer = std::make_shared<boost::asio::steady_timer>(pool.executor(shard));
     timers.push_back(group_timer);
     boost::asio::co_spawn(pool.executor(shard),
-                          group_tick_loop(stopping_loops, groups, group_timer),
+                          group_tick_loop(stopping_loops, groups, txns, group_timer),
                           boost::asio::detached);
   }
 

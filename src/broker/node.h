@@ -35,6 +35,14 @@ struct NodeConfig {
   int32_t offsets_topic_segment_bytes = 104857600;       // offsets.topic.segment.bytes
   int64_t offsets_retention_check_interval_ms = 600000;  // offsets.retention.check.interval.ms
   int64_t producer_id_expiration_ms = 86400000;          // producer.id.expiration.ms
+  int32_t transaction_max_timeout_ms = 900000;           // transaction.max.timeout.ms
+  int64_t transactional_id_expiration_ms = 604800000;    // transactional.id.expiration.ms
+  // transaction.abort.timed.out.transaction.cleanup.interval.ms
+  int64_t transaction_abort_check_interval_ms = 10000;
+  // transaction.remove.expired.transaction.cleanup.interval.ms
+  int64_t transaction_expiry_check_interval_ms = 3600000;
+  int32_t transaction_state_partitions = 50;              // transaction.state.log.num.partitions
+  int32_t transaction_state_segment_bytes = 104857600;    // transaction.state.log.segment.bytes
   std::string cluster_id;  // empty: generated on first start, then stored
 };
 

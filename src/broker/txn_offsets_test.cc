@@ -81,7 +81,9 @@ class TxnOffsetsTest : public ::testing::Test {
     groups_ = std::make_unique<GroupCoordinator>(group_config, *partitions_);
     partitions_->set_txn_marker_listener(groups_->marker_listener());  // as node.cc does
     ASSERT_TRUE(groups_->load_all(*controller_->image()).ok());
-    broker_ = std::make_unique<Broker>(config_, *controller_, *partitions_, *groups_);
+    txns_ = std::make_unique<TxnCoordinator>(TxnCoordinatorConfig{}, *partitions_, *controller_);
+    ASSERT_TRUE(txns_->load_all(*controller_->image()).ok());
+    broker_ = std::make_unique<Broker>(config_, *controller_, *partitions_, *groups_, *txns_);
     broker_->set_advertised_port(9092);
   }
 
@@ -92,6 +94,7 @@ class TxnOffsetsTest : public ::testing::Test {
     (void)controller_->close();
     pool_->stop_and_join();
     broker_.reset();
+    txns_.reset();
     groups_.reset();
     partitions_.reset();
     pool_.reset();
@@ -245,6 +248,7 @@ class TxnOffsetsTest : public ::testing::Test {
   std::unique_ptr<runtime::ShardPool> pool_;
   std::unique_ptr<PartitionManager> partitions_;
   std::unique_ptr<GroupCoordinator> groups_;
+  std::unique_ptr<TxnCoordinator> txns_;
   std::unique_ptr<Broker> broker_;
 };
 

@@ -248,6 +248,34 @@ const std::map<std::string, Applier, std::less<>>& appliers() {
       {"producer.id.expiration.ms",
        int_field(1, kInt64Max,
                  [](Builder& b, int64_t n) { b.build.config.producer_id_expiration_ms = n; })},
+      {"transaction.max.timeout.ms",
+       int_field(1, kInt32Max,
+                 [](Builder& b, int64_t n) {
+                   b.build.config.transaction_max_timeout_ms = static_cast<int32_t>(n);
+                 })},
+      {"transactional.id.expiration.ms",
+       int_field(1, kInt32Max,
+                 [](Builder& b, int64_t n) { b.build.config.transactional_id_expiration_ms = n; })},
+      {"transaction.abort.timed.out.transaction.cleanup.interval.ms",
+       int_field(1, kInt32Max,
+                 [](Builder& b, int64_t n) {
+                   b.build.config.transaction_abort_check_interval_ms = n;
+                 })},
+      {"transaction.remove.expired.transaction.cleanup.interval.ms",
+       int_field(1, kInt32Max,
+                 [](Builder& b, int64_t n) {
+                   b.build.config.transaction_expiry_check_interval_ms = n;
+                 })},
+      {"transaction.state.log.num.partitions",
+       int_field(1, 10000,
+                 [](Builder& b, int64_t n) {
+                   b.build.config.transaction_state_partitions = static_cast<int32_t>(n);
+                 })},
+      {"transaction.state.log.segment.bytes",
+       int_field(kMinSegmentBytes, kInt32Max,
+                 [](Builder& b, int64_t n) {
+                   b.build.config.transaction_state_segment_bytes = static_cast<int32_t>(n);
+                 })},
       {"offsets.topic.num.partitions", int_field(1, 10000,
                                                  [](Builder& b, int64_t n) {
                                                    b.build.config.offsets_topic_partitions =

@@ -1,0 +1,218 @@
+#include "broker/txn_coordinator.h"
+
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <future>
+
+#include "broker/broker.h"
+#include "records/batch.h"
+
+namespace fjord::broker {
+namespace {
+
+// Replaying reads the log in chunks of whole batches.
+constexpr size_t kReplayChunkBytes = 8 * 1024 * 1024;
+
+// The markers of one decision, kept alive for the coroutine that writes them.
+struct MarkerJob {
+  std::vector<TxnMarkerTarget> targets;
+  txn::MarkerRequest request;
+};
+
+boost::asio::awaitable<std::vector<ErrorCode>> write_marker_job(PartitionManager& partitions,
+                                                                std::shared_ptr<MarkerJob> job) {
+  const std::vector<TxnMarkerTarget>& targets = job->targets;
+  const txn::MarkerRequest& request = job->request;
+  std::vector<ErrorCode> errors =
+      co_await partitions.write_txn_markers(targets, request.producer_id, request.producer_epoch,
+                                            request.commit, request.coordinator_epoch);
+  co_return errors;
+}
+
+}  // namespace
+
+Result<int64_t> ProducerIdSource::next() {
+  std::lock_guard lock(mutex_);
+  if (next_ == end_) {
+    auto first = controller_.allocate_producer_ids(kBlockSize, wall_clock_ms());
+    if (!first) return first.error();
+    next_ = *first;
+    end_ = *first + kBlockSize;
+  }
+  return next_++;
+}
+
+struct TxnCoordinator::ShardState {
+  txn::TxnConfig config;  // the registry's, with the topic's partition count
+  std::unique_ptr<txn::TxnRegistry> registry;
+  int64_t since_abort_check_ms = 0;
+  int64_t since_expiry_check_ms = 0;
+};
+
+TxnCoordinator::TxnCoordinator(const TxnCoordinatorConfig& config, PartitionManager& partitions,
+                               metadata::Controller& controller)
+    : config_(config), partitions_(partitions), producer_ids_(controller) {
+  config_.txn.max_batch_bytes = static_cast<size_t>(config_.state_segment_bytes);
+  for (unsigned i = 0; i < partitions.shards().count(); ++i) {
+    shard_states_.push_back(std::make_unique<ShardState>());
+  }
+}
+
+TxnCoordinator::~TxnCoordinator() = default;
+
+int32_t TxnCoordinator::partition_for(std::string_view transactional_id) const {
+  const int32_t count = partition_count_.load();
+  return txn::txn_state_partition_for(transactional_id,
+                                      count > 0 ? count : config_.txn.state_partitions);
+}
+
+// Created on first use on its own shard. The partition count is the topic's
+// (fixed once created), whatever the setting says now.
+txn::TxnRegistry& TxnCoordinator::registry_here() {
+  auto& state = *shard_states_.at(static_cast<size_t>(runtime::ShardPool::current_shard()));
+  if (!state.registry) {
+    state.config = config_.txn;
+    const int32_t count = partition_count_.load();
+    if (count > 0) state.config.state_partitions = count;
+    state.registry = std::make_unique<txn::TxnRegistry>(
+        state.config,
+        [this](int32_t partition, std::vector<uint8_t> batch, txn::DoneCallback done) {
+          append(partition, std::move(batch), std::move(done));
+        },
+        [this](const txn::MarkerRequest& request,
+               std::function<void(std::vector<ErrorCode>)> done) {
+          write_markers(request, std::move(done));
+        },
+        [this] { return producer_ids_.next(); }, [] { return wall_clock_ms(); });
+  }
+  return *state.registry;
+}
+
+// Every transition waits for its fsync: a decision once answered survives kill -9.
+void TxnCoordinator::append(int32_t partition_index, std::vector<uint8_t> batch,
+                            txn::DoneCallback done) {
+  Partition* partition = partitions_.find(std::string(kTransactionStateTopic), partition_index);
+  if (partition == nullptr) {
+    done(ErrorCode::kNotCoordinator);
+    return;
+  }
+  auto appended = partition->log->append(batch, wall_clock_ms());
+  if (!appended) {
+    fmt::print(stderr, "fjord: writing {}-{}: {}\n", kTransactionStateTopic, partition_index,
+               appended.error().message);
+    done(appended.error().code);
+    return;
+  }
+  if (!partition->sync_every_write) {
+    partition->high_watermark = partition->log->log_end_offset();
+    partitions_.publish_high_watermark(*partition);
+  }
+  partitions_.when_durable(*partition, appended->last_offset, std::move(done));
+}
+
+// On the registry's shard; the answer comes back on it too.
+void TxnCoordinator::write_markers(const txn::MarkerRequest& request,
+                                   std::function<void(std::vector<ErrorCode>)> done) {
+  auto job = std::make_shared<MarkerJob>();
+  job->request = request;
+  for (const auto& tp : request.partitions) job->targets.push_back({tp.topic, tp.partition});
+  const size_t count = request.partitions.size();
+  auto executor =
+      partitions_.shards().executor(static_cast<unsigned>(runtime::ShardPool::current_shard()));
+  boost::asio::co_spawn(
+      executor, write_marker_job(partitions_, job),
+      [done = std::move(done), count](std::exception_ptr failure, std::vector<ErrorCode> errors) {
+        if (failure) errors.assign(count, ErrorCode::kUnknownServerError);
+        done(std::move(errors));
+      });
+}
+
+void TxnCoordinator::tick_here(int64_t elapsed_ms) {
+  if (!active()) return;
+  auto& state = *shard_states_.at(static_cast<size_t>(runtime::ShardPool::current_shard()));
+  state.since_abort_check_ms += elapsed_ms;
+  state.since_expiry_check_ms += elapsed_ms;
+  if (state.since_abort_check_ms >= config_.abort_check_interval_ms) {
+    state.since_abort_check_ms = 0;
+    registry_here().abort_timed_out();
+    registry_here().retry_markers();
+  }
+  if (state.since_expiry_check_ms >= config_.expiry_check_interval_ms) {
+    state.since_expiry_check_ms = 0;
+    registry_here().expire_ids();
+  }
+}
+
+// Owner shard: reads the whole partition in chunks of whole batches.
+Status TxnCoordinator::replay_partition(int32_t partition_index) {
+  Partition* partition = partitions_.find(std::string(kTransactionStateTopic), partition_index);
+  if (partition == nullptr) {
+    return Error{ErrorCode::kUnknownTopicOrPartition,
+                 fmt::format("{}-{} is not open", kTransactionStateTopic, partition_index)};
+  }
+  auto& log = *partition->log;
+  int64_t offset = log.log_start_offset();
+  std::vector<uint8_t> buffer;
+  while (offset < log.log_end_offset()) {
+    auto read = log.read(offset, kReplayChunkBytes, INT64_MAX);
+    if (!read) return read.error();
+    if (read->ranges.empty()) break;
+    buffer.clear();
+    for (const auto& range : read->ranges) {
+      const size_t at = buffer.size();
+      buffer.resize(at + range.length);
+      const ssize_t got =
+          ::pread(range.fd, buffer.data() + at, range.length, static_cast<off_t>(range.offset));
+      if (got != static_cast<ssize_t>(range.length)) {
+        return Error{ErrorCode::kKafkaStorageError,
+                     fmt::format("short read of {}-{}", kTransactionStateTopic, partition_index)};
+      }
+    }
+    Status replayed = registry_here().replay(buffer);
+    if (!replayed) return replayed;
+    // The next read starts after the last whole batch of this chunk.
+    size_t at = 0;
+    int64_t next = offset;
+    while (at + records::kBatchHeaderSize <= buffer.size()) {
+      const records::BatchHeader header =
+          records::read_header(std::span<const uint8_t>(buffer).subspan(at));
+      next = header.last_offset() + 1;
+      at += header.size_bytes();
+    }
+    if (next <= offset) break;
+    offset = next;
+  }
+  return {};
+}
+
+Status TxnCoordinator::load_all(const metadata::MetadataImage& image) {
+  const metadata::TopicInfo* topic = image.find(std::string(kTransactionStateTopic));
+  if (topic == nullptr) return {};
+  activate(topic->partition_count);
+  std::vector<std::future<Status>> loads;
+  for (int32_t p = 0; p < topic->partition_count; ++p) {
+    auto promise = std::make_shared<std::promise<Status>>();
+    loads.push_back(promise->get_future());
+    boost::asio::post(
+        partitions_.shards().executor(partitions_.shard_of(kTransactionStateTopic, p)),
+        [this, p, promise] { promise->set_value(replay_partition(p)); });
+  }
+  Status result;
+  for (auto& load : loads) {
+    Status status = load.get();
+    if (!status && result) result = status;
+  }
+  for (unsigned shard = 0; shard < partitions_.shards().count(); ++shard) {
+    std::promise<void> done;
+    boost::asio::post(partitions_.shards().executor(shard), [this, &done] {
+      registry_here().finish_load();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+  return result;
+}
+
+}  // namespace fjord::broker
