@@ -143,6 +143,44 @@ TEST_P(DescribeTransactions, AsksTheCoordinatorOfEachIdInOrder) {
 // FindCoordinator v3 carries one key; v4+ a list of keys.
 INSTANTIATE_TEST_SUITE_P(FindCoordinatorVersions, DescribeTransactions, ::testing::Values(3, 6));
 
+TEST(DescribeTransactionsRetry, AsksAgainWhileTheCoordinatorIsLoading) {
+  testing::FakeKafkaServer server;
+  const int port = server.port();
+  server.serve(p::FindCoordinatorRequest::kApiKey, 0, 3,
+               [port](int16_t version, p::Reader& body, p::Writer& out) {
+                 p::FindCoordinatorRequest request;
+                 request.decode(body, version);
+                 p::FindCoordinatorResponse response;
+                 response.node_id = 1;
+                 response.host = "127.0.0.1";
+                 response.port = port;
+                 response.encode(out, version);
+                 return true;
+               });
+  int calls = 0;
+  server.serve(p::DescribeTransactionsRequest::kApiKey, 0, 0,
+               [&calls](int16_t version, p::Reader& body, p::Writer& out) {
+                 p::DescribeTransactionsRequest request;
+                 request.decode(body, version);
+                 p::DescribeTransactionsResponse::TransactionState state;
+                 state.transactional_id = request.transactional_ids.at(0);
+                 state.transaction_state = "Empty";
+                 state.error_code = ++calls < 3 ? 14 : 0;  // COORDINATOR_LOAD_IN_PROGRESS
+                 p::DescribeTransactionsResponse response;
+                 response.transaction_states.push_back(state);
+                 response.encode(out, version);
+                 return true;
+               });
+  server.start();
+  ClientOptions options;
+  options.bootstrap = server.address();
+  auto lookups = describe_transactions(options, {"app"});
+  ASSERT_TRUE(lookups.ok()) << lookups.error().message;
+  EXPECT_EQ(lookups->at(0).error, 0);
+  EXPECT_EQ(lookups->at(0).description.state, "Empty");
+  EXPECT_EQ(calls, 3);
+}
+
 void serve_producers(testing::FakeKafkaServer& server, std::vector<int32_t>& asked) {
   server.serve(p::DescribeProducersRequest::kApiKey, 0, 0,
                [&asked](int16_t version, p::Reader& body, p::Writer& out) {
