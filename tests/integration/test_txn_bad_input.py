@@ -9,6 +9,7 @@ endTransaction and KafkaApis:
 - an epoch other than the current one: PRODUCER_FENCED, which KafkaApis turns into
   INVALID_PRODUCER_EPOCH for AddPartitionsToTxn, AddOffsetsToTxn and EndTxn below v2 (older
   clients do not know PRODUCER_FENCED);
+- InitProducerId with an empty transactional id: INVALID_REQUEST;
 - EndTxn in state Empty, or a commit once the abort completed: INVALID_TXN_STATE;
 - a transaction timeout <= 0 or above transaction.max.timeout.ms: INVALID_TRANSACTION_TIMEOUT;
 - AddPartitionsToTxn naming a topic or partition that does not exist:
@@ -35,6 +36,7 @@ COORDINATOR_LOAD_IN_PROGRESS = 14
 COORDINATOR_NOT_AVAILABLE = 15
 NOT_COORDINATOR = 16
 ILLEGAL_GENERATION = 22
+INVALID_REQUEST = 42
 UNKNOWN_MEMBER_ID = 25
 INVALID_PRODUCER_EPOCH = 47
 INVALID_TXN_STATE = 48
@@ -210,6 +212,29 @@ def test_the_old_epoch_is_fenced_after_a_second_init(conn, topic, version, expec
     # A newer epoch than the coordinator's is no better.
     assert end_txn(conn, transactional_id, producer_id, new_epoch + 1, committed=True,
                    version=version) == expected
+
+
+def test_init_with_an_empty_transactional_id_is_an_invalid_request(conn):
+    find_txn_coordinator(conn, "")
+    error, producer_id, _ = init_producer_id(conn, "")
+    assert (error, producer_id) == (INVALID_REQUEST, -1)
+
+
+def test_a_fenced_producer_cannot_write_to_its_aborted_transaction(node, conn):
+    """A second InitProducerId aborts the open transaction (a marker with the new epoch on
+    its partitions); a batch of the old epoch is then refused by the partition, as Kafka's
+    producer state refuses it (INVALID_PRODUCER_EPOCH since KIP-588)."""
+    fenced_topic = create_topic(node.bootstrap, unique_topic("txn-fenced"), partitions=1)
+    transactional_id, producer_id, old_epoch = begin_with_records(conn, fenced_topic, ["first"])
+    error, _, new_epoch = init_producer_id(conn, transactional_id)
+    # Kafka fences with epoch + 1 (the abort's) and hands out epoch + 2.
+    assert error == NONE and new_epoch == old_epoch + 2
+    assert produce_in_txn(conn, transactional_id, producer_id, old_epoch, fenced_topic, 0,
+                          ["late"], base_sequence=1) == INVALID_PRODUCER_EPOCH
+    wait_until(lambda: last_stable_offset(node.bootstrap, fenced_topic) ==
+               high_watermark(node.bootstrap, fenced_topic), 30, "the abort marker")
+    assert values_by_partition(read_to_end(node.bootstrap, [(fenced_topic, 0)])) == \
+        {(fenced_topic, 0): []}
 
 
 # ------------------------------------------------------------------ state machine
