@@ -365,7 +365,9 @@ TxnDescription TxnRegistry::describe(const std::string& transactional_id) const 
   description.producer_epoch = current.producer_epoch;
   description.timeout_ms = current.timeout_ms;
   description.start_ms = current.start_ms;
-  description.partitions.assign(current.partitions.begin(), current.partitions.end());
+  // While deciding, only the partitions still waiting for their marker (Kafka's reading).
+  const auto& partitions = is_prepare(current.state) ? txn->markers_pending : current.partitions;
+  description.partitions.assign(partitions.begin(), partitions.end());
   return description;
 }
 

@@ -125,6 +125,7 @@ class TxnRegistry {
   // After replaying: resumes the markers of decided transactions.
   void finish_load() { retry_markers(); }
 
+  // DescribeTransactions; in Prepare* the partitions are those still without a marker.
   TxnDescription describe(const std::string& transactional_id) const;
   std::vector<ListedTxn> list(const ListFilter& filter) const;
   // nullptr if unknown.

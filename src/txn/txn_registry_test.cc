@@ -113,7 +113,7 @@ class FakeLog {
 
 class FakeMarkers {
  public:
-  enum class Mode { kSucceed, kFail, kDelay };
+  enum class Mode { kSucceed, kFail, kDelay, kFailFirst };
   Mode mode = Mode::kSucceed;
   std::vector<MarkerRequest> written;  // every request, in order
 
@@ -125,7 +125,12 @@ class FakeMarkers {
     }
     const ErrorCode error =
         mode == Mode::kSucceed ? ErrorCode::kNone : ErrorCode::kNotLeaderOrFollower;
-    done(std::vector<ErrorCode>(request.partitions.size(), error));
+    std::vector<ErrorCode> errors(request.partitions.size(), error);
+    if (mode == Mode::kFailFirst) {
+      errors.assign(errors.size(), ErrorCode::kNone);
+      errors.at(0) = ErrorCode::kNotLeaderOrFollower;
+    }
+    done(std::move(errors));
   }
   bool release(bool succeed) {
     if (delayed_.empty()) return false;
@@ -367,12 +372,18 @@ TEST_F(TxnRegistryTest, FailedMarkersStillAnswerAndAreRetried) {
   EXPECT_EQ(end("t", pe(r), true), ErrorCode::kNone) << "the decision is durable";
   EXPECT_EQ(state("t"), S::kPrepareCommit);
   EXPECT_EQ(end("t", pe(r), true), ErrorCode::kConcurrentTransactions);
+  EXPECT_EQ(registry_->describe("t").partitions.size(), 2u) << "both still without a marker";
+  markers_.mode = FakeMarkers::Mode::kFailFirst;
   registry_->retry_markers();
   EXPECT_EQ(state("t"), S::kPrepareCommit);
+  EXPECT_EQ(registry_->describe("t").partitions, (std::vector<TopicPartition>{{"a", 0}}))
+      << "only the partition whose marker failed";
   markers_.mode = FakeMarkers::Mode::kSucceed;
   registry_->retry_markers();
   EXPECT_EQ(state("t"), S::kCompleteCommit);
-  EXPECT_EQ(markers_.written.size(), 3u);
+  ASSERT_EQ(markers_.written.size(), 3u);
+  EXPECT_EQ(markers_.written[2].partitions, (std::vector<TopicPartition>{{"a", 0}}))
+      << "markers already written are not written again";
 }
 
 TEST_F(TxnRegistryTest, FailedCompleteWriteIsRetried) {
