@@ -499,6 +499,15 @@ def txn_section(run_dir, commands, header):
                     or " fake-broker " in c
                     or (" create-topic " in c and "bench-txn-" in c) or "seqwrite-4k" in c]
     problems = txn_notes(runs)
+    plain_1 = medians.get(("plain", 1))
+    if fio_4k and plain_1 and plain_1["txn_per_s"] > fio_4k.get("iops", 0):
+        # A plain batch of one message waits for one fsync (acks=all), so the
+        # broker cannot beat the disk's fsync rate unless fio met a slower disk.
+        problems.append(
+            f"- the plain producer made {fmt(plain_1['txn_per_s'], 0)} one-message batches/s, "
+            f"each waiting for an fsync, more than fio's {fmt(fio_4k['iops'], 0)} fsyncs/s: "
+            "fio ran in a slower spell of the shared disk, so compare the rows with each "
+            "other rather than with fio")
     return [
         TXN_HEADING,
         "",
