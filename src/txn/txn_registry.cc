@@ -159,6 +159,10 @@ void TxnRegistry::add_offsets(const std::string& transactional_id, ProducerIdAnd
 
 void TxnRegistry::add(const std::string& transactional_id, ProducerIdAndEpoch producer,
                       std::set<TopicPartition> partitions, DoneCallback done) {
+  if (transactional_id.empty()) {  // Kafka: INVALID_REQUEST, not an unknown id
+    done(ErrorCode::kInvalidRequest);
+    return;
+  }
   auto it = transactions_.find(transactional_id);
   const TxnPtr txn = it == transactions_.end() ? nullptr : it->second;
   if (ErrorCode error = check_producer(txn, producer); error != ErrorCode::kNone) {
@@ -182,6 +186,10 @@ void TxnRegistry::add(const std::string& transactional_id, ProducerIdAndEpoch pr
 
 void TxnRegistry::end_txn(const std::string& transactional_id, ProducerIdAndEpoch producer,
                           bool commit, DoneCallback done) {
+  if (transactional_id.empty()) {
+    done(ErrorCode::kInvalidRequest);
+    return;
+  }
   auto it = transactions_.find(transactional_id);
   const TxnPtr txn = it == transactions_.end() ? nullptr : it->second;
   if (ErrorCode error = check_producer(txn, producer); error != ErrorCode::kNone) {

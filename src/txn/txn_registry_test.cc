@@ -258,6 +258,8 @@ TEST_F(TxnRegistryTest, CommitWritesPrepareThenMarkersThenComplete) {
 TEST_F(TxnRegistryTest, AddPartitionsChecksTheProducer) {
   const InitResult r = init("t");
   EXPECT_EQ(add("nope", pe(r), {{"a", 0}}), ErrorCode::kInvalidProducerIdMapping);
+  EXPECT_EQ(add("", pe(r), {{"a", 0}}), ErrorCode::kInvalidRequest);
+  EXPECT_EQ(end("", pe(r), true), ErrorCode::kInvalidRequest);
   EXPECT_EQ(add("t", {r.producer_id + 1, r.producer_epoch}, {{"a", 0}}),
             ErrorCode::kInvalidProducerIdMapping);
   EXPECT_EQ(add("t", {r.producer_id, static_cast<int16_t>(r.producer_epoch + 1)}, {{"a", 0}}),

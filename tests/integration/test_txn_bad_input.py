@@ -9,7 +9,7 @@ endTransaction and KafkaApis:
 - an epoch other than the current one: PRODUCER_FENCED, which KafkaApis turns into
   INVALID_PRODUCER_EPOCH for AddPartitionsToTxn, AddOffsetsToTxn and EndTxn below v2 (older
   clients do not know PRODUCER_FENCED);
-- InitProducerId with an empty transactional id: INVALID_REQUEST;
+- an empty transactional id: INVALID_REQUEST in every call;
 - EndTxn in state Empty, or a commit once the abort completed: INVALID_TXN_STATE;
 - a transaction timeout <= 0 or above transaction.max.timeout.ms: INVALID_TRANSACTION_TIMEOUT;
 - AddPartitionsToTxn naming a topic or partition that does not exist:
@@ -214,10 +214,16 @@ def test_the_old_epoch_is_fenced_after_a_second_init(conn, topic, version, expec
                    version=version) == expected
 
 
-def test_init_with_an_empty_transactional_id_is_an_invalid_request(conn):
+def test_an_empty_transactional_id_is_an_invalid_request(node, conn):
+    topic = create_topic(node.bootstrap, unique_topic("txn-empty-id"), partitions=1)
     find_txn_coordinator(conn, "")
     error, producer_id, _ = init_producer_id(conn, "")
     assert (error, producer_id) == (INVALID_REQUEST, -1)
+    # Kafka's coordinator refuses an empty id before looking it up, in every call
+    # (unknown topics are answered before the coordinator is asked).
+    assert add_partitions(conn, "", 1, 0, {topic: [0]}) == {(topic, 0): INVALID_REQUEST}
+    assert add_offsets(conn, "", 1, 0, "some-group") == INVALID_REQUEST
+    assert end_txn(conn, "", 1, 0, committed=True) == INVALID_REQUEST
 
 
 def test_a_fenced_producer_cannot_write_to_its_aborted_transaction(node, conn):
