@@ -20,7 +20,7 @@ struct ProducerBatch {
   int32_t base_sequence = 0;
   int count = 1;
   bool transactional = false;
-  std::optional<std::string> key;  // the same key on every record
+  std::optional<std::string> key{};  // the same key on every record
   std::string value_prefix = "v";
 };
 
@@ -190,8 +190,12 @@ TEST(ProducerLog, StateIsRebuiltAfterACrashAcrossManyRolledSegments) {
         ASSERT_TRUE(txn.ok());
         aborted_first = txn->base_offset;
       }
-      if (i == 30) ASSERT_TRUE(log->append_txn_marker(9, 0, false, 0, kNow).ok());
-      if (i == 35) ASSERT_TRUE(append(*log, {.producer_id = 11, .transactional = true}).ok());
+      if (i == 30) {
+        ASSERT_TRUE(log->append_txn_marker(9, 0, false, 0, kNow).ok());
+      }
+      if (i == 35) {
+        ASSERT_TRUE(append(*log, {.producer_id = 11, .transactional = true}).ok());
+      }
     }
     ASSERT_GT(log->segment_count(), 5u);
     ASSERT_TRUE(log->sync_now().ok());
