@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <climits>
+#include <cstdint>
 #include <functional>
 
 #include "cli/commands.h"
@@ -40,6 +41,11 @@ struct Arguments {
   std::vector<std::string> transactional_ids;
   TxnProducersOptions txn_producers;
   int32_t txn_partition = -1;
+  TxnAbortOptions txn_abort;
+  int64_t abort_start_offset = -1;
+  int64_t abort_producer_id = -1;
+  int32_t abort_producer_epoch = -1;
+  int32_t abort_coordinator_epoch = -1;
 };
 
 // One key=value (or key) per occurrence, so that a following positional is
@@ -263,9 +269,58 @@ void warn_ignored_properties(const Arguments& args) {
   }
 }
 
+void add_txn_abort(CLI::App* txn, Arguments& args, Actions& actions) {
+  CLI::App* command = txn->add_subcommand(
+      "abort",
+      "Abort a hanging transaction on one partition: write its ABORT marker (WriteTxnMarkers)");
+  TxnAbortOptions& o = args.txn_abort;
+  command->add_option("--topic", o.topic, "Topic name")->required();
+  command->add_option("-p,--partition", o.partition, "Partition")->required()->check(at_least(0));
+  CLI::Option* start = command
+                           ->add_option("--start-offset", args.abort_start_offset,
+                                        "The offset the transaction starts at (as 'fjord txn "
+                                        "producers' shows it)")
+                           ->check(at_least(0));
+  CLI::Option* producer =
+      command->add_option("--producer-id", args.abort_producer_id, "The transaction's producer id")
+          ->check(at_least(0));
+  CLI::Option* epoch = command
+                           ->add_option("--producer-epoch", args.abort_producer_epoch,
+                                        "The producer's epoch (with --producer-id)")
+                           ->check(CLI::Range(0, INT16_MAX));
+  command
+      ->add_option("--coordinator-epoch", args.abort_coordinator_epoch,
+                   "Coordinator epoch of the marker (default: the producer's, or 0)")
+      ->check(at_least(0));
+  start->excludes(producer)->excludes(epoch);
+  producer->needs(epoch);
+  epoch->needs(producer);
+  add_client_options(command, args);
+  actions.emplace_back(command, [command, &args] {
+    TxnAbortOptions& options = args.txn_abort;
+    if (command->count("--start-offset") > 0) options.start_offset = args.abort_start_offset;
+    if (command->count("--producer-id") > 0) {
+      options.producer_id = args.abort_producer_id;
+      options.producer_epoch = static_cast<int16_t>(args.abort_producer_epoch);
+    }
+    if (command->count("--coordinator-epoch") > 0) {
+      options.coordinator_epoch = args.abort_coordinator_epoch;
+    }
+    if (!options.start_offset && !options.producer_id) {
+      return fail(kExitUsage,
+                  "name the transaction to abort: --start-offset O, or --producer-id X with "
+                  "--producer-epoch E (see 'fjord txn producers --topic T')");
+    }
+    warn_ignored_properties(args);
+    return txn_abort(args.client, options);
+  });
+}
+
 void add_txn(CLI::App& app, Arguments& args, Actions& actions) {
   CLI::App* txn = app.add_subcommand(
-      "txn", "List and describe transactions and the producers of a topic's partitions");
+      "txn",
+      "List and describe transactions and the producers of a topic's partitions; abort a "
+      "hanging one");
   txn->require_subcommand(1);
 
   CLI::App* list = txn->add_subcommand("list", "List transactions with producer id and state");
@@ -304,6 +359,8 @@ void add_txn(CLI::App& app, Arguments& args, Actions& actions) {
     warn_ignored_properties(args);
     return txn_producers(args.client, args.txn_producers);
   });
+
+  add_txn_abort(txn, args, actions);
 }
 
 // "fjord topic create": the command whose help to point at.

@@ -94,4 +94,16 @@ struct TxnProducersOptions {
 };
 int txn_producers(const ClientOptions& client, const TxnProducersOptions& options);
 
+// Names one open transaction of one partition: by --start-offset, or by
+// --producer-id with --producer-epoch.
+struct TxnAbortOptions {
+  std::string topic;
+  int32_t partition = 0;
+  std::optional<int64_t> start_offset;
+  std::optional<int64_t> producer_id;
+  std::optional<int16_t> producer_epoch;
+  std::optional<int32_t> coordinator_epoch;  // nothing: the producer's, or 0
+};
+int txn_abort(const ClientOptions& client, const TxnAbortOptions& options);
+
 }  // namespace fjord::cli

@@ -5,8 +5,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "cli/response_frame.h"
+#include "cli/txn_abort.h"
 #include "cli/txn_report.h"
 #include "cli/txn_responses.h"
 #include "protocol/generated/api_versions_response.h"
@@ -42,6 +44,24 @@ void describe(std::span<const uint8_t> frame) {
   }
 }
 
+// What `fjord txn abort` makes of the producers: choose by start offset and by
+// producer id (the first producer's), as a person would from the listing.
+void choose_to_abort(const std::vector<PartitionProducers>& partitions) {
+  for (const PartitionProducers& partition : partitions) {
+    if (partition.producers.empty()) continue;
+    const ProducerInfo& first = partition.producers.front();
+    AbortSelector by_offset;
+    by_offset.start_offset = first.txn_start_offset;
+    AbortSelector by_id;
+    by_id.producer_id = first.producer_id;
+    by_id.producer_epoch = static_cast<int16_t>(first.producer_epoch);
+    for (const AbortSelector& selector : {by_offset, by_id}) {
+      auto target = choose_transaction_to_abort(partition, selector);
+      if (target.ok()) (void)format_abort(*target);
+    }
+  }
+}
+
 template <typename Response>
 void decode_only(std::span<const uint8_t> frame, int16_t selector) {
   const int16_t version = static_cast<int16_t>(selector % (Response::kMaxVersion + 1));
@@ -68,7 +88,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case 2: {
       p::DescribeProducersResponse response;
-      if (decode(frame, 0, response)) (void)format_producers(producers_of(response));
+      if (decode(frame, 0, response)) {
+        const std::vector<PartitionProducers> partitions = producers_of(response);
+        (void)format_producers(partitions);
+        choose_to_abort(partitions);
+      }
       break;
     }
     case 3:

@@ -22,6 +22,8 @@
 #include "protocol/generated/list_transactions_response.h"
 #include "protocol/generated/metadata_request.h"
 #include "protocol/generated/metadata_response.h"
+#include "protocol/generated/write_txn_markers_request.h"
+#include "protocol/generated/write_txn_markers_response.h"
 
 namespace fjord::cli {
 namespace {
@@ -236,6 +238,45 @@ Result<std::vector<PartitionProducers>> producers_on(BrokerConnection& leader,
   return producers_of(*response);
 }
 
+// ------------------------------------------------------------------ WriteTxnMarkers
+
+// The address of the leader of `partition` of `topic`.
+Result<std::string> leader_address(const p::MetadataResponse& metadata, const std::string& topic,
+                                   int32_t partition) {
+  auto found = find_topic(metadata, topic);
+  if (!found.ok()) return found.error();
+  for (const auto& described : (*found)->partitions) {
+    if (described.partition_index != partition) continue;
+    const auto addresses = broker_addresses(metadata);
+    auto leader = addresses.find(described.leader_id);
+    if (described.leader_id < 0 || leader == addresses.end()) {
+      return Error{ErrorCode::kLeaderNotAvailable,
+                   fmt::format("{}:{} has no leader; retry when 'fjord topic describe {}' shows "
+                               "one",
+                               topic, partition, topic)};
+    }
+    return leader->second;
+  }
+  return Error{ErrorCode::kInvalidConfig,
+               fmt::format("topic '{}' has no partition {}: it has {}", topic, partition,
+                           (*found)->partitions.size())};
+}
+
+p::WriteTxnMarkersRequest abort_marker_request(const AbortTarget& target) {
+  p::WriteTxnMarkersRequest::WritableTxnMarkerTopic topic;
+  topic.name = target.partition.topic;
+  topic.partition_indexes = {target.partition.partition};
+  p::WriteTxnMarkersRequest::WritableTxnMarker marker;
+  marker.producer_id = target.producer_id;
+  marker.producer_epoch = target.producer_epoch;
+  marker.transaction_result = false;  // ABORT
+  marker.coordinator_epoch = target.coordinator_epoch;
+  marker.topics.push_back(topic);
+  p::WriteTxnMarkersRequest request;
+  request.markers.push_back(marker);
+  return request;
+}
+
 }  // namespace
 
 Result<std::vector<TransactionListing>> list_transactions(const ClientOptions& options,
@@ -317,6 +358,20 @@ Result<std::vector<PartitionProducers>> describe_producers(const ClientOptions& 
               return a.partition < b.partition;
             });
   return results;
+}
+
+Result<int16_t> write_abort_marker(const ClientOptions& options, const AbortTarget& target) {
+  Cluster cluster(options);
+  auto metadata = cluster.metadata({target.partition.topic});
+  if (!metadata.ok()) return metadata.error();
+  auto address = leader_address(*metadata, target.partition.topic, target.partition.partition);
+  if (!address.ok()) return address.error();
+  auto leader = cluster.connection(*address);
+  if (!leader.ok()) return leader.error();
+  auto response =
+      (*leader)->call<p::WriteTxnMarkersResponse>(abort_marker_request(target), "WriteTxnMarkers");
+  if (!response.ok()) return response.error();
+  return abort_marker_error(*response, target);
 }
 
 }  // namespace fjord::cli

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/kafka_client.h"
+#include "cli/txn_abort.h"
 #include "cli/txn_types.h"
 #include "common/result.h"
 
@@ -33,5 +34,9 @@ Result<std::vector<TransactionLookup>> describe_transactions(const ClientOptions
 Result<std::vector<PartitionProducers>> describe_producers(const ClientOptions& options,
                                                            const std::string& topic,
                                                            std::optional<int32_t> partition);
+
+// Sends the ABORT marker of `target` to its partition's leader
+// (WriteTxnMarkers) and returns the error code the leader answered (0: written).
+Result<int16_t> write_abort_marker(const ClientOptions& options, const AbortTarget& target);
 
 }  // namespace fjord::cli

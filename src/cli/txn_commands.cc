@@ -1,4 +1,4 @@
-// `fjord txn list|describe|producers`, like kafka-transactions.sh.
+// `fjord txn list|describe|producers|abort`, like kafka-transactions.sh.
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_code.h"
+#include "cli/txn_abort.h"
 #include "cli/txn_admin.h"
 #include "cli/txn_report.h"
 
@@ -47,6 +48,26 @@ std::vector<std::string> without_repeats(const std::vector<std::string>& names) 
     if (std::find(unique.begin(), unique.end(), name) == unique.end()) unique.push_back(name);
   }
   return unique;
+}
+
+std::string marker_error_message(const AbortTarget& target, int16_t error) {
+  const std::string what =
+      fmt::format("cannot abort the transaction of producer {} on {}:{}: the leader answered {}",
+                  target.producer_id, target.partition.topic, target.partition.partition,
+                  wire_error_text(error));
+  switch (static_cast<ErrorCode>(error)) {
+    case ErrorCode::kInvalidProducerEpoch:
+      return fmt::format(
+          "{}: the producer has a newer epoch now; see 'fjord txn producers "
+          "--topic {} --partition {}'",
+          what, target.partition.topic, target.partition.partition);
+    case ErrorCode::kNotLeaderOrFollower:
+    case ErrorCode::kUnknownTopicOrPartition:
+    case ErrorCode::kLeaderNotAvailable:
+      return fmt::format("{}: the partition's leader moved; retry", what);
+    default:
+      return what;
+  }
 }
 
 }  // namespace
@@ -100,6 +121,24 @@ int txn_producers(const ClientOptions& client, const TxnProducersOptions& option
                          wire_error_text(partition.error), detail, partition.partition.topic));
   }
   return exit_code;
+}
+
+int txn_abort(const ClientOptions& client, const TxnAbortOptions& options) {
+  auto partitions = describe_producers(client, options.topic, options.partition);
+  if (!partitions.ok()) return fail_with(partitions.error());
+  if (partitions->size() != 1) {
+    return fail(kExitFailure, fmt::format("{}:{}: the broker described {} partitions, not one",
+                                          options.topic, options.partition, partitions->size()));
+  }
+  const AbortSelector selector{options.start_offset, options.producer_id, options.producer_epoch,
+                               options.coordinator_epoch};
+  auto target = choose_transaction_to_abort(partitions->front(), selector);
+  if (!target.ok()) return fail_with(target.error());
+  auto error = write_abort_marker(client, *target);
+  if (!error.ok()) return fail_with(error.error());
+  if (*error != 0) return fail(kExitFailure, marker_error_message(*target, *error));
+  fmt::print("{}", format_abort(*target));
+  return kExitOk;
 }
 
 }  // namespace fjord::cli
