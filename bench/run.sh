@@ -133,15 +133,15 @@ measure_iperf() {
 }
 
 # fio: sequential appends with an fsync after every write, like a broker that
-# syncs each write before acknowledging acks=all.
+# syncs each write before acknowledging acks=all. Writes fio-<bs><suffix>.json.
 measure_fio() {
-  local block_size=$1
-  echo "== fio sequential write + fsync, bs=$block_size"
+  local block_size=$1 suffix=${2:-}
+  echo "== fio sequential write + fsync, bs=$block_size$suffix"
   mkdir -p "$run_dir/fio"
   logged fio --name="seqwrite-$block_size" --directory="$run_dir/fio" --rw=write \
     --bs="$block_size" --size="$fio_size" --runtime="$fio_runtime_s" --ioengine=psync \
     --direct=0 --fsync=1 --fallocate=none --output-format=json \
-    >"$run_dir/fio-$block_size.json"
+    >"$run_dir/fio-$block_size$suffix.json"
   rm -rf "$run_dir/fio"
 }
 
@@ -241,6 +241,9 @@ run_group_loads() {
 # one fresh broker and topic; round after round, so that a slower spell of the
 # machine touches every row alike.
 run_txn_loads() {
+  # The disk is shared: a second fio run (the other is at the end) shows how
+  # much its fsync rate moved during the runs.
+  [ "${SKIP_LIMITS:-0}" = 1 ] || measure_fio 4k -before-txn
   rm -rf "$data_dir"
   start_broker
   logged "$load" create-topic --bootstrap "$bootstrap" --topic "$txn_topic" \
@@ -279,6 +282,10 @@ batch = json.load(open(sys.argv[1]))["metrics"].get("batch_bytes_mean", 0)
 print("%dk" % max(4, round(batch / 4096) * 4))' "$run_dir/load-produce.json"
 }
 
+# The commit measured: the working tree as it is built (or, with SKIP_BUILD, as it is now).
+dirty=""
+[ -z "$(git status --porcelain 2>/dev/null)" ] || dirty=" (working tree had uncommitted changes)"
+echo "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$dirty" >"$run_dir/commit.txt"
 [ "${SKIP_BUILD:-0}" = 1 ] || build
 # Other people's work shares these cores and this disk: say how busy they were.
 cp /proc/loadavg "$run_dir/loadavg.txt"

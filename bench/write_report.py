@@ -61,23 +61,34 @@ def block_bytes(text):
     return int(match.group(1)) * scale
 
 
+def read_fio_file(path):
+    """{"mb_s", "iops", "fsync_p50_us", "fsync_p99_us", "bytes"} of one fio JSON, or None."""
+    data = load_json(path)
+    if not data or not data.get("jobs"):
+        return None
+    job = data["jobs"][0]
+    percentiles = job.get("sync", {}).get("lat_ns", {}).get("percentile", {})
+    return {
+        "mb_s": job["write"]["bw_bytes"] / 1e6,
+        "iops": job["write"].get("iops", 0),
+        "bytes": job["write"]["io_bytes"],
+        "fsync_p50_us": percentiles.get("50.000000", 0) / 1e3,
+        "fsync_p99_us": percentiles.get("99.000000", 0) / 1e3,
+    }
+
+
+FIO_FILE = re.compile(r"fio-(\d+[kKmM]?)\.json")
+
+
 def read_fio(run_dir):
-    """{block size text: {"mb_s", "iops", "fsync_p50_us", "fsync_p99_us", "bytes"}}"""
+    """{block size text: read_fio_file()} of fio-<bs>.json (not the extra runs
+    with a suffix, such as fio-4k-before-txn.json)."""
     results = {}
     for path in sorted(glob.glob(os.path.join(run_dir, "fio-*.json"))):
-        data = load_json(path)
-        if not data or not data.get("jobs"):
-            continue
-        job = data["jobs"][0]
-        block_size = os.path.basename(path)[len("fio-"):-len(".json")]
-        percentiles = job.get("sync", {}).get("lat_ns", {}).get("percentile", {})
-        results[block_size] = {
-            "mb_s": job["write"]["bw_bytes"] / 1e6,
-            "iops": job["write"].get("iops", 0),
-            "bytes": job["write"]["io_bytes"],
-            "fsync_p50_us": percentiles.get("50.000000", 0) / 1e3,
-            "fsync_p99_us": percentiles.get("99.000000", 0) / 1e3,
-        }
+        match = FIO_FILE.fullmatch(os.path.basename(path))
+        result = read_fio_file(path) if match else None
+        if result:
+            results[match.group(1)] = result
     return results
 
 
@@ -475,11 +486,19 @@ def txn_section(run_dir, commands, header):
     if not runs:
         return []
     medians = {key: median_metrics(run_dir, rounds) for key, rounds in runs.items()}
-    fio_4k = read_fio(run_dir).get("4k")
+    # fio ran before and after the txn runs; the disk is shared, so the faster
+    # run is the nearer to what the disk can do.
+    fio_runs = [(when, read_fio_file(os.path.join(run_dir, name)))
+                for when, name in (("before", "fio-4k-before-txn.json"), ("after", "fio-4k.json"))]
+    fio_runs = [(when, result) for when, result in fio_runs if result]
+    fio_4k = max((result for _, result in fio_runs), key=lambda r: r["iops"], default=None)
     if fio_4k:
+        both = ("; the faster of two fio runs: " + ", ".join(
+            f"{when} the txn runs {fmt(result['iops'], 0)}/s" for when, result in fio_runs)
+            if len(fio_runs) > 1 else "")
         fsync_limit = (f"{fmt(fio_4k['iops'], 0)} fsyncs/s (fio: 4 KiB sequential appends, "
                        f"fsync after each; fsync p50 {fmt(fio_4k['fsync_p50_us'], 0)} µs, "
-                       f"p99 {fmt(fio_4k['fsync_p99_us'], 0)} µs), same run")
+                       f"p99 {fmt(fio_4k['fsync_p99_us'], 0)} µs), same run{both}")
     else:
         fsync_limit = f"not measured in this run; machine-limits.md: {MACHINE_FSYNCS_PER_S}"
     first = next(iter(runs.values()))[0][1]
@@ -639,7 +658,12 @@ def main():
             loadavg = " / ".join(file.read().split()[:3])
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     dirty = " (working tree had uncommitted changes)" if git("status", "--porcelain") else ""
-    header = {"date": now, "commit": git("rev-parse", "--short", "HEAD") + dirty,
+    # The commit run.sh built and measured, not the one checked out now.
+    commit = git("rev-parse", "--short", "HEAD") + dirty
+    if os.path.exists(os.path.join(args.run_dir, "commit.txt")):
+        with open(os.path.join(args.run_dir, "commit.txt")) as file:
+            commit = file.read().strip() or commit
+    header = {"date": now, "commit": commit,
               "broker": args.broker, "loadavg": loadavg}
     sections = {
         "groups": (GROUPS_HEADING, groups_section(args.run_dir, commands, header)),
@@ -670,7 +694,7 @@ def main():
         "and noisy, and disks differ between machines).",
         "",
         f"- date: {now}",
-        f"- commit: `{git('rev-parse', '--short', 'HEAD')}`{dirty}",
+        f"- commit: `{commit}`",
         f"- machine: {os.cpu_count()} CPUs ({cpu_model()}), Linux {platform.release()}; "
         f"load average 1/5/15 min before the runs: {loadavg}",
         f"- broker: {args.broker}" + (" — librdkafka's in-memory mock cluster, NOT Fjord: "
