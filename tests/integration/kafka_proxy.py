@@ -50,12 +50,16 @@ def _close(sock):
 
 
 class ResponseDroppingProxy:
-    def __init__(self, seed, drop_probability, max_drops, listen_host="127.0.0.1"):
+    def __init__(self, seed, drops, window, listen_host="127.0.0.1"):
+        """Loses the responses of `drops` Produce requests chosen at random (seeded) among
+        the first `window` (retries count as requests too)."""
         self.broker_address = None
-        self.rng = random.Random(seed)
-        self.drop_probability = drop_probability
-        self.max_drops = max_drops
+        self.drops = drops
+        self.drop_at = set(random.Random(seed).sample(range(1, window + 1), drops))
         self.produce_requests = 0
+        # Chosen requests: each loses its response, dropped by the proxy or, when an earlier
+        # drop closed its connection first, with the connection.
+        self.doomed_requests = 0
         self.dropped_responses = 0
         self.connections = 0
         self._lock = threading.Lock()
@@ -118,9 +122,10 @@ class ResponseDroppingProxy:
     def _choose_to_drop(self):
         with self._lock:
             self.produce_requests += 1
-            if self.dropped_responses >= self.max_drops:
+            if self.produce_requests not in self.drop_at:
                 return False
-            return self.rng.random() < self.drop_probability
+            self.doomed_requests += 1
+            return True
 
     def _requests(self, client, broker, doomed):
         try:
