@@ -6,12 +6,12 @@
 #include <future>
 
 #include "broker/broker.h"
+#include "broker/log_replay.h"
 #include "records/batch.h"
 
 namespace fjord::broker {
 
 // Replaying reads the log in chunks of whole batches.
-constexpr size_t kReplayChunkBytes = 8 * 1024 * 1024;
 
 struct GroupCoordinator::ShardState {
   std::unique_ptr<groups::GroupRegistry> registry;
@@ -94,46 +94,17 @@ TxnMarkerListener GroupCoordinator::marker_listener() {
   };
 }
 
-// Owner shard: reads the whole partition in chunks of whole batches.
+// Owner shard: rebuilds this partition's state from its whole log.
 Status GroupCoordinator::replay_partition(int32_t partition_index) {
   Partition* partition = partitions_.find(std::string(kOffsetsTopic), partition_index);
   if (partition == nullptr) {
     return Error{ErrorCode::kUnknownTopicOrPartition,
                  fmt::format("{}-{} is not open", kOffsetsTopic, partition_index)};
   }
-  auto& log = *partition->log;
-  int64_t offset = log.log_start_offset();
-  std::vector<uint8_t> buffer;
-  while (offset < log.log_end_offset()) {
-    auto read = log.read(offset, kReplayChunkBytes, INT64_MAX);
-    if (!read) return read.error();
-    if (read->ranges.empty()) break;
-    buffer.clear();
-    for (const auto& range : read->ranges) {
-      const size_t at = buffer.size();
-      buffer.resize(at + range.length);
-      const ssize_t got =
-          ::pread(range.fd, buffer.data() + at, range.length, static_cast<off_t>(range.offset));
-      if (got != static_cast<ssize_t>(range.length)) {
-        return Error{ErrorCode::kKafkaStorageError,
-                     fmt::format("short read of {}-{}", kOffsetsTopic, partition_index)};
-      }
-    }
-    Status replayed = registry_here().replay(partition_index, buffer);
-    if (!replayed) return replayed;
-    // The next read starts after the last whole batch of this chunk.
-    size_t at = 0;
-    int64_t next = offset;
-    while (at + records::kBatchHeaderSize <= buffer.size()) {
-      const records::BatchHeader header =
-          records::read_header(std::span<const uint8_t>(buffer).subspan(at));
-      next = header.last_offset() + 1;
-      at += header.size_bytes();
-    }
-    if (next <= offset) break;
-    offset = next;
-  }
-  return {};
+  return replay_log(*partition->log, fmt::format("{}-{}", kOffsetsTopic, partition_index),
+                    [&](std::span<const uint8_t> chunk) {
+                      return registry_here().replay(partition_index, chunk);
+                    });
 }
 
 void GroupCoordinator::unload_all() {
