@@ -63,6 +63,9 @@ Result<int64_t> ProducerTracker::load_indexes(std::span<const int64_t> segment_b
       index = TxnIndex::open(path, base);
     }
     if (!index.ok()) return index.error();
+    // Most segments have no aborted transaction: keep nothing for them
+    // (index_for() opens the index when a first ABORT arrives).
+    if ((*index)->entries().empty()) continue;
     indexes_[base] = std::move(index).value();
   }
   return rebuild_from;
