@@ -6,13 +6,11 @@
 #include <cstdlib>
 #include <utility>
 
-#include "common/endian.h"
-#include "common/outbound.h"
 #include "protocol/generated/internal/group_metadata_key.h"
 #include "protocol/generated/internal/group_metadata_value.h"
 #include "protocol/generated/internal/offset_commit_key.h"
 #include "protocol/generated/internal/offset_commit_value.h"
-#include "protocol/wire.h"
+#include "protocol/versioned_record.h"
 #include "records/batch.h"
 #include "records/builder.h"
 #include "records/control.h"
@@ -23,6 +21,9 @@ namespace {
 
 namespace internal = protocol::internal;
 using Bytes = std::span<const uint8_t>;
+using protocol::decode_versioned;
+using protocol::encode_versioned;
+using protocol::read_record_version;
 
 // Key versions: 0 and 1 are offset commits (same layout), 2 is group metadata,
 // 3 and up are the KIP-848 / share-group kinds Fjord does not use.
@@ -35,24 +36,11 @@ constexpr int16_t kOffsetValueWithExpireVersion = 1;
 constexpr int16_t kGroupValueVersion = 3;
 constexpr int16_t kFlexibleValueVersion = 4;
 constexpr int16_t kMaxValueVersion = 4;
-constexpr size_t kVersionBytes = 2;
 // Bound on one decompressed records section while replaying (a decompression
 // bomb guard); the builder's default limit, far above what the coordinator writes.
 constexpr size_t kMaxRecordsSectionBytes = 64u << 20;
 
 Error corrupt(std::string message) { return Error{ErrorCode::kCorruptMessage, std::move(message)}; }
-
-// `version` as a big-endian int16, then `message` at that version. nullopt
-// when the version cannot represent a value (a string over 32767 bytes).
-template <typename Message>
-std::optional<std::vector<uint8_t>> encode_versioned(const Message& message, int16_t version) {
-  OutboundMessage out;
-  protocol::Writer writer(out);
-  writer.write_int16(version);
-  message.encode(writer, version);
-  if (!writer.ok()) return std::nullopt;
-  return std::move(out.bytes);
-}
 
 // Keys cannot fall back to a flexible version: the caller broke the contract.
 template <typename Message>
@@ -128,28 +116,8 @@ EncodedRecord encode_group(const GroupMetadataRecord& record) {
   return encoded;
 }
 
-Result<int16_t> read_version(Bytes bytes, const char* what) {
-  if (bytes.size() < kVersionBytes)
-    return corrupt(fmt::format("{} shorter than its version", what));
-  return load_be<int16_t>(bytes.data());
-}
-
-// Decodes `message` from `bytes` (after the version prefix); all bytes must be used.
-template <typename Message>
-Result<Message> decode_versioned(Bytes bytes, int16_t version, const char* what) {
-  protocol::Reader reader(bytes.subspan(kVersionBytes));
-  Message message;
-  message.decode(reader, version);
-  if (!reader.ok()) return corrupt(fmt::format("{} v{}: {}", what, version, reader.error()));
-  if (reader.remaining() != 0) {
-    return corrupt(
-        fmt::format("{} v{}: {} bytes after the end", what, version, reader.remaining()));
-  }
-  return message;
-}
-
 Result<int16_t> read_value_version(Bytes value, const char* what) {
-  auto version = read_version(value, what);
+  auto version = read_record_version(value, what);
   if (!version) return version;
   if (*version < 0 || *version > kMaxValueVersion) {
     return corrupt(fmt::format("{} has unknown version {}", what, *version));
@@ -305,7 +273,7 @@ EncodedRecord encode(const OffsetsTopicRecord& record) {
 
 Result<std::optional<OffsetsTopicRecord>> decode(std::span<const uint8_t> key,
                                                  std::optional<std::span<const uint8_t>> value) {
-  auto key_version = read_version(key, "key");
+  auto key_version = read_record_version(key, "key");
   if (!key_version) return key_version.error();
   if (*key_version < 0) return corrupt(fmt::format("key has negative version {}", *key_version));
   if (*key_version < kGroupKeyVersion) return decode_offset(key, *key_version, value);

@@ -8,12 +8,10 @@
 #include <map>
 #include <utility>
 
-#include "common/endian.h"
-#include "common/outbound.h"
 #include "groups/offsets_records.h"
 #include "protocol/generated/internal/transaction_log_key.h"
 #include "protocol/generated/internal/transaction_log_value.h"
-#include "protocol/wire.h"
+#include "protocol/versioned_record.h"
 #include "records/batch.h"
 #include "records/builder.h"
 #include "records/record.h"
@@ -23,11 +21,13 @@ namespace {
 
 namespace internal = protocol::internal;
 using Bytes = std::span<const uint8_t>;
+using protocol::decode_versioned;
+using protocol::encode_versioned;
+using protocol::read_record_version;
 
 constexpr int16_t kKeyVersion = 0;
 constexpr int16_t kValueVersion = 0;     // what Kafka 3.x writes
 constexpr int16_t kMaxValueVersion = 1;  // v1 (KIP-915) adds tagged fields
-constexpr size_t kVersionBytes = 2;
 // Bound on one decompressed records section while replaying (a decompression bomb guard).
 constexpr size_t kMaxRecordsSectionBytes = 64u << 20;
 
@@ -36,16 +36,6 @@ constexpr std::array<std::string_view, 8> kStateNames = {
     "CompleteCommit", "CompleteAbort", "Dead",          "PrepareEpochFence"};
 
 Error corrupt(std::string message) { return Error{ErrorCode::kCorruptMessage, std::move(message)}; }
-
-template <typename Message>
-std::optional<std::vector<uint8_t>> encode_versioned(const Message& message, int16_t version) {
-  OutboundMessage out;
-  protocol::Writer writer(out);
-  writer.write_int16(version);
-  message.encode(writer, version);
-  if (!writer.ok()) return std::nullopt;
-  return std::move(out.bytes);
-}
 
 internal::TransactionLogValue to_wire(const TxnMetadata& metadata) {
   internal::TransactionLogValue value;
@@ -94,26 +84,6 @@ Result<TxnMetadata> from_wire(const internal::TransactionLogValue& value) {
   return metadata;
 }
 
-Result<int16_t> read_version(Bytes bytes, const char* what) {
-  if (bytes.size() < kVersionBytes) {
-    return corrupt(fmt::format("{} shorter than its version", what));
-  }
-  return load_be<int16_t>(bytes.data());
-}
-
-template <typename Message>
-Result<Message> decode_versioned(Bytes bytes, int16_t version, const char* what) {
-  protocol::Reader reader(bytes.subspan(kVersionBytes));
-  Message message;
-  message.decode(reader, version);
-  if (!reader.ok()) return corrupt(fmt::format("{} v{}: {}", what, version, reader.error()));
-  if (reader.remaining() != 0) {
-    return corrupt(
-        fmt::format("{} v{}: {} bytes after the end", what, version, reader.remaining()));
-  }
-  return message;
-}
-
 }  // namespace
 
 std::string_view state_name(TxnState state) {
@@ -150,7 +120,7 @@ EncodedRecord encode(const TxnLogRecord& record) {
 
 Result<TxnLogRecord> decode(std::span<const uint8_t> key,
                             std::optional<std::span<const uint8_t>> value) {
-  auto key_version = read_version(key, "transaction key");
+  auto key_version = read_record_version(key, "transaction key");
   if (!key_version) return key_version.error();
   if (*key_version != kKeyVersion) {
     return corrupt(fmt::format("transaction key has unknown version {}", *key_version));
@@ -161,7 +131,7 @@ Result<TxnLogRecord> decode(std::span<const uint8_t> key,
   TxnLogRecord record;
   record.transactional_id = std::move(wire_key->transactional_id);
   if (!value) return record;
-  auto version = read_version(*value, "transaction value");
+  auto version = read_record_version(*value, "transaction value");
   if (!version) return version.error();
   if (*version < 0 || *version > kMaxValueVersion) {
     return corrupt(fmt::format("transaction value has unknown version {}", *version));
