@@ -60,42 +60,18 @@ bool partition_exists(const metadata::TopicInfo* topic, int32_t partition) {
 
 }  // namespace
 
-// __consumer_offsets is created on first use, as Kafka does, so that a node
-// without groups does not carry 50 empty partitions.
 boost::asio::awaitable<ErrorCode> Broker::ensure_offsets_topic() {
   if (groups_.active()) {
     co_return ErrorCode::kNone;
   }
   const std::string name(kOffsetsTopic);
-  if (controller_.image()->find(name) == nullptr) {
-    const auto& config = groups_.config();
-    metadata::ConfigMap configs = {
-        {"cleanup.policy", "compact"},
-        {"segment.bytes", std::to_string(config.offsets_segment_bytes)},
-        {"max.message.bytes", std::to_string(config.offsets_segment_bytes)},
-        {"flush.messages", "1"},
-    };
-    auto created = co_await create_topic(name, config.offsets_partitions, 1, configs, false);
-    if (!created && created.error().code != ErrorCode::kTopicAlreadyExists) {
-      fmt::print(stderr, "fjord: cannot create {}: {}\n", name, created.error().message);
-      co_return ErrorCode::kCoordinatorNotAvailable;
-    }
-  }
-  // Another request may have created the topic and still be opening its
-  // partitions: opening is idempotent, so make sure every one is open before
-  // anyone is told this node coordinates.
-  auto image = controller_.image();
-  auto topic = image->topics.find(name);
-  if (topic == image->topics.end()) {
-    co_return ErrorCode::kCoordinatorNotAvailable;
-  }
-  const std::shared_ptr<const metadata::TopicInfo> info = topic->second;
-  Status opened = co_await partitions_.open_topic(info);
+  const auto& config = groups_.config();
+  auto opened =
+      co_await open_internal_topic(name, config.offsets_partitions, config.offsets_segment_bytes);
   if (!opened) {
-    fmt::print(stderr, "fjord: cannot open {}: {}\n", name, opened.error().message);
-    co_return ErrorCode::kCoordinatorNotAvailable;
+    co_return opened.error().code;
   }
-  groups_.activate(info->partition_count);
+  groups_.activate(*opened);
   co_return ErrorCode::kNone;
 }
 

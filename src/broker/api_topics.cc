@@ -33,6 +33,42 @@ boost::asio::awaitable<Result<std::shared_ptr<const metadata::TopicInfo>>> Broke
   co_return created;
 }
 
+// Internal topics (__consumer_offsets, __transaction_state) are created on first
+// use, as Kafka does, so that a node without groups or transactions does not carry
+// 50 empty partitions. Another request may have created the topic and still be
+// opening its partitions: opening is idempotent, so every one is opened here
+// before anyone is told this node coordinates.
+boost::asio::awaitable<Result<int32_t>> Broker::open_internal_topic(const std::string& name,
+                                                                    int32_t partitions,
+                                                                    int32_t segment_bytes) {
+  const Error unavailable{ErrorCode::kCoordinatorNotAvailable, name + " is not available"};
+  if (controller_.image()->find(name) == nullptr) {
+    metadata::ConfigMap configs = {
+        {"cleanup.policy", "compact"},
+        {"segment.bytes", std::to_string(segment_bytes)},
+        {"max.message.bytes", std::to_string(segment_bytes)},
+        {"flush.messages", "1"},
+    };
+    auto created = co_await create_topic(name, partitions, 1, configs, false);
+    if (!created && created.error().code != ErrorCode::kTopicAlreadyExists) {
+      fmt::print(stderr, "fjord: cannot create {}: {}\n", name, created.error().message);
+      co_return unavailable;
+    }
+  }
+  auto image = controller_.image();
+  auto topic = image->topics.find(name);
+  if (topic == image->topics.end()) {
+    co_return unavailable;
+  }
+  const std::shared_ptr<const metadata::TopicInfo> info = topic->second;
+  Status opened = co_await partitions_.open_topic(info);
+  if (!opened) {
+    fmt::print(stderr, "fjord: cannot open {}: {}\n", name, opened.error().message);
+    co_return unavailable;
+  }
+  co_return info->partition_count;
+}
+
 namespace {
 
 void add_topic(p::MetadataResponse& response, const metadata::TopicInfo& topic, int32_t node_id) {
@@ -54,8 +90,8 @@ void add_topic(p::MetadataResponse& response, const metadata::TopicInfo& topic, 
   response.topics.push_back(std::move(entry));
 }
 
-void add_topic_error(p::MetadataResponse& response, std::optional<std::string> name,
-                     p::Uuid id, ErrorCode error) {
+void add_topic_error(p::MetadataResponse& response, std::optional<std::string> name, p::Uuid id,
+                     ErrorCode error) {
   p::MetadataResponse::MetadataResponseTopic entry;
   entry.error_code = to_wire(error);
   entry.name = std::move(name);
@@ -84,7 +120,8 @@ boost::asio::awaitable<p::MetadataResponse> Broker::metadata(const RequestContex
     for (const auto& [name, topic] : image->topics) add_topic(response, *topic, config_.node_id);
     co_return response;
   }
-  const bool may_create = config_.auto_create_topics && (version < 4 || request.allow_auto_topic_creation);
+  const bool may_create =
+      config_.auto_create_topics && (version < 4 || request.allow_auto_topic_creation);
   for (const auto& wanted : *request.topics) {
     if (!wanted.name.has_value()) {
       const metadata::TopicInfo* topic = image->find(wanted.topic_id);
@@ -137,7 +174,8 @@ boost::asio::awaitable<p::CreateTopicsResponse> Broker::create_topics(
       response.topics.push_back(std::move(result));
     };
     if (occurrences[topic.name] > 1) {
-      fail(ErrorCode::kInvalidRequest, fmt::format("topic '{}' appears more than once", topic.name));
+      fail(ErrorCode::kInvalidRequest,
+           fmt::format("topic '{}' appears more than once", topic.name));
       continue;
     }
     int32_t partitions = topic.num_partitions;
@@ -166,15 +204,17 @@ boost::asio::awaitable<p::CreateTopicsResponse> Broker::create_topics(
     metadata::ConfigMap configs;
     bool null_config = false;
     for (const auto& c : topic.configs) {
-      if (!c.value) null_config = true;
-      else configs[c.name] = *c.value;
+      if (!c.value)
+        null_config = true;
+      else
+        configs[c.name] = *c.value;
     }
     if (null_config) {
       fail(ErrorCode::kInvalidConfig, "topic config values may not be null");
       continue;
     }
-    auto created = co_await create_topic(topic.name, partitions, replication, configs,
-                                         request.validate_only);
+    auto created =
+        co_await create_topic(topic.name, partitions, replication, configs, request.validate_only);
     if (!created) {
       fail(created.error().code, created.error().message);
       continue;

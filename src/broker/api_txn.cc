@@ -51,39 +51,18 @@ bool partition_exists(const metadata::TopicInfo* topic, int32_t partition) {
 
 }  // namespace
 
-// __transaction_state is created on first use, like __consumer_offsets.
 boost::asio::awaitable<ErrorCode> Broker::ensure_txn_state_topic() {
   if (txns_.active()) {
     co_return ErrorCode::kNone;
   }
   const std::string name(kTransactionStateTopic);
-  if (controller_.image()->find(name) == nullptr) {
-    const auto& config = txns_.config();
-    metadata::ConfigMap configs = {
-        {"cleanup.policy", "compact"},
-        {"segment.bytes", std::to_string(config.state_segment_bytes)},
-        {"max.message.bytes", std::to_string(config.state_segment_bytes)},
-        {"flush.messages", "1"},
-    };
-    auto created = co_await create_topic(name, config.txn.state_partitions, 1, configs, false);
-    if (!created && created.error().code != ErrorCode::kTopicAlreadyExists) {
-      fmt::print(stderr, "fjord: cannot create {}: {}\n", name, created.error().message);
-      co_return ErrorCode::kCoordinatorNotAvailable;
-    }
-  }
-  // Another request may still be opening the partitions: opening is idempotent.
-  auto image = controller_.image();
-  auto topic = image->topics.find(name);
-  if (topic == image->topics.end()) {
-    co_return ErrorCode::kCoordinatorNotAvailable;
-  }
-  const std::shared_ptr<const metadata::TopicInfo> info = topic->second;
-  Status opened = co_await partitions_.open_topic(info);
+  const auto& config = txns_.config();
+  auto opened =
+      co_await open_internal_topic(name, config.txn.state_partitions, config.state_segment_bytes);
   if (!opened) {
-    fmt::print(stderr, "fjord: cannot open {}: {}\n", name, opened.error().message);
-    co_return ErrorCode::kCoordinatorNotAvailable;
+    co_return opened.error().code;
   }
-  txns_.activate(info->partition_count);
+  txns_.activate(*opened);
   co_return ErrorCode::kNone;
 }
 

@@ -182,8 +182,8 @@ class Broker final : public net::RequestHandler {
                                                                    protocol::LeaveGroupRequest&);
   boost::asio::awaitable<protocol::OffsetCommitResponse> offset_commit(
       const RequestContext&, protocol::OffsetCommitRequest&);
-  boost::asio::awaitable<protocol::OffsetFetchResponse> offset_fetch(
-      const RequestContext&, protocol::OffsetFetchRequest&);
+  boost::asio::awaitable<protocol::OffsetFetchResponse> offset_fetch(const RequestContext&,
+                                                                     protocol::OffsetFetchRequest&);
   boost::asio::awaitable<protocol::ListGroupsResponse> list_groups(const RequestContext&,
                                                                    protocol::ListGroupsRequest&);
   boost::asio::awaitable<protocol::DescribeGroupsResponse> describe_groups(
@@ -217,6 +217,12 @@ class Broker final : public net::RequestHandler {
   boost::asio::awaitable<ErrorCode> ensure_offsets_topic();
   // Creates __transaction_state on first use. kNone once it exists.
   boost::asio::awaitable<ErrorCode> ensure_txn_state_topic();
+
+  // Creates the compacted internal topic `name` if missing and opens all its partitions
+  // here. Its partition count; kCoordinatorNotAvailable if it cannot be used yet.
+  boost::asio::awaitable<Result<int32_t>> open_internal_topic(const std::string& name,
+                                                              int32_t partitions,
+                                                              int32_t segment_bytes);
 
   // Creates a topic through the controller and opens its partitions here.
   boost::asio::awaitable<Result<std::shared_ptr<const metadata::TopicInfo>>> create_topic(
