@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 
 #include "broker/broker.h"
+#include "broker/request_checks.h"
 #include "protocol/generated/delete_groups_request.h"
 #include "protocol/generated/delete_groups_response.h"
 #include "protocol/generated/describe_groups_request.h"
@@ -47,15 +48,6 @@ std::string client_host(const RequestContext& context) {
   const std::string& peer = context.connection ? context.connection->peer : std::string();
   const size_t colon = peer.rfind(':');
   return "/" + (colon == std::string::npos ? peer : peer.substr(0, colon));
-}
-
-// Group ids are keys of __consumer_offsets records, whose strings are short.
-bool invalid_group_id(const std::string& group_id) {
-  return group_id.empty() || group_id.size() > groups::kMaxKeyStringBytes;
-}
-
-bool partition_exists(const metadata::TopicInfo* topic, int32_t partition) {
-  return topic != nullptr && partition >= 0 && partition < topic->partition_count;
 }
 
 }  // namespace
@@ -311,12 +303,12 @@ boost::asio::awaitable<p::OffsetCommitResponse> Broker::offset_commit(
       auto& entry = topic_entry.partitions.emplace_back();
       entry.partition_index = partition.partition_index;
       const std::string metadata = partition.committed_metadata.value_or("");
-      if (request_error != ErrorCode::kNone) {
-        entry.error_code = to_wire(request_error);
-      } else if (!partition_exists(info, partition.partition_index)) {
-        entry.error_code = to_wire(ErrorCode::kUnknownTopicOrPartition);
-      } else if (metadata.size() > static_cast<size_t>(limits.max_metadata_bytes)) {
-        entry.error_code = to_wire(ErrorCode::kOffsetMetadataTooLarge);
+      const ErrorCode error = request_error != ErrorCode::kNone
+                                  ? request_error
+                                  : offset_commit_error(info, partition.partition_index, metadata,
+                                                        limits.max_metadata_bytes);
+      if (error != ErrorCode::kNone) {
+        entry.error_code = to_wire(error);
       } else {
         groups::CommittedOffset offset;
         offset.offset = partition.committed_offset;

@@ -10,6 +10,7 @@
 
 #include "broker/broker.h"
 #include "broker/cross_shard.h"
+#include "broker/request_checks.h"
 #include "protocol/generated/add_offsets_to_txn_request.h"
 #include "protocol/generated/add_offsets_to_txn_response.h"
 #include "protocol/generated/add_partitions_to_txn_request.h"
@@ -43,10 +44,6 @@ ErrorCode for_version(ErrorCode error, int16_t version, int16_t fenced_since) {
     return ErrorCode::kInvalidProducerEpoch;
   }
   return error;
-}
-
-bool partition_exists(const metadata::TopicInfo* topic, int32_t partition) {
-  return topic != nullptr && partition >= 0 && partition < topic->partition_count;
 }
 
 }  // namespace

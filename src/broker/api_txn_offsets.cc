@@ -4,6 +4,7 @@
 // count once the transaction coordinator's COMMIT marker follows them there
 // (GroupCoordinator::complete_transaction_here), and go with an ABORT.
 #include "broker/broker.h"
+#include "broker/request_checks.h"
 #include "protocol/generated/txn_offset_commit_request.h"
 #include "protocol/generated/txn_offset_commit_response.h"
 
@@ -16,9 +17,7 @@ namespace {
 
 // What the whole request fails with, if anything, before any partition is looked at.
 ErrorCode check_txn_commit_request(const p::TxnOffsetCommitRequest& request) {
-  if (request.group_id.empty() || request.group_id.size() > groups::kMaxKeyStringBytes) {
-    return ErrorCode::kInvalidGroupId;
-  }
+  if (invalid_group_id(request.group_id)) return ErrorCode::kInvalidGroupId;
   // The batch is written as this producer's: without one there is no transaction.
   if (request.producer_id < 0 || request.producer_epoch < 0) return ErrorCode::kInvalidRequest;
   return ErrorCode::kNone;
@@ -56,13 +55,12 @@ boost::asio::awaitable<p::TxnOffsetCommitResponse> Broker::txn_offset_commit(
       auto& entry = topic_entry.partitions.emplace_back();
       entry.partition_index = partition.partition_index;
       const std::string metadata = partition.committed_metadata.value_or("");
-      if (request_error != ErrorCode::kNone) {
-        entry.error_code = to_wire(request_error);
-      } else if (info == nullptr || partition.partition_index < 0 ||
-                 partition.partition_index >= info->partition_count) {
-        entry.error_code = to_wire(ErrorCode::kUnknownTopicOrPartition);
-      } else if (metadata.size() > static_cast<size_t>(limits.max_metadata_bytes)) {
-        entry.error_code = to_wire(ErrorCode::kOffsetMetadataTooLarge);
+      const ErrorCode error = request_error != ErrorCode::kNone
+                                  ? request_error
+                                  : offset_commit_error(info, partition.partition_index, metadata,
+                                                        limits.max_metadata_bytes);
+      if (error != ErrorCode::kNone) {
+        entry.error_code = to_wire(error);
       } else {
         groups::CommittedOffset offset;
         offset.offset = partition.committed_offset;
