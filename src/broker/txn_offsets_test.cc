@@ -15,7 +15,7 @@
 #include <map>
 #include <random>
 
-#include "broker/broker.h"
+#include "broker/test_broker.h"
 #include "groups/offsets_records.h"
 #include "protocol/generated/api_messages.h"
 #include "protocol/generated/api_versions_request.h"
@@ -46,90 +46,16 @@ constexpr int64_t kProducerId = 4000;
 constexpr int16_t kProducerEpoch = 2;
 constexpr int16_t kTxnCommitVersion = 3;  // what librdkafka sends
 
-class TxnOffsetsTest : public ::testing::Test {
+class TxnOffsetsTest : public InProcessBrokerTest {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("fjord-txn-offsets-" + std::to_string(std::random_device{}()));
-    config_.data_dir = dir_.string();
+    use_temp_dir("fjord-txn-offsets-");
     config_.num_partitions = 2;
     config_.offsets_topic_partitions = 4;
     config_.group_limits.initial_rebalance_delay_ms = 0;
     start();
     create_topic("orders", 2);
     find_coordinator("g");
-  }
-  void TearDown() override {
-    stop();
-    std::filesystem::remove_all(dir_);
-  }
-
-  void start() {
-    metadata::ControllerOptions options;
-    options.data_dir = dir_;
-    options.default_partitions = config_.num_partitions;
-    auto controller = metadata::Controller::open(options, wall_clock_ms());
-    ASSERT_TRUE(controller.ok());
-    controller_ = std::move(*controller);
-    pool_ = std::make_unique<runtime::ShardPool>(2);
-    partitions_ = std::make_unique<PartitionManager>(*pool_, dir_, config_.topic_defaults);
-    pool_->start();
-    ASSERT_TRUE(partitions_->open_all(*controller_->image()).ok());
-    GroupCoordinatorConfig group_config;
-    group_config.limits = config_.group_limits;
-    group_config.offsets_partitions = config_.offsets_topic_partitions;
-    groups_ = std::make_unique<GroupCoordinator>(group_config, *partitions_);
-    partitions_->set_txn_marker_listener(groups_->marker_listener());  // as node.cc does
-    ASSERT_TRUE(groups_->load_all(*controller_->image()).ok());
-    txns_ = std::make_unique<TxnCoordinator>(TxnCoordinatorConfig{}, *partitions_, *controller_);
-    ASSERT_TRUE(txns_->load_all(*controller_->image()).ok());
-    broker_ = std::make_unique<Broker>(config_, *controller_, *partitions_, *groups_, *txns_);
-    broker_->set_advertised_port(9092);
-  }
-
-  void stop() {
-    if (!pool_) return;
-    groups_->unload_all();
-    partitions_->close_all();
-    (void)controller_->close();
-    pool_->stop_and_join();
-    broker_.reset();
-    txns_.reset();
-    groups_.reset();
-    partitions_.reset();
-    pool_.reset();
-    controller_.reset();
-  }
-
-  template <typename Response, typename Request>
-  Response call(const Request& request, int16_t version) {
-    OutboundMessage out;
-    p::Writer w(out);
-    p::RequestHeader header;
-    header.request_api_key = Request::kApiKey;
-    header.request_api_version = version;
-    header.correlation_id = 42;
-    header.client_id = "txn-offsets-test";
-    header.encode(w, p::request_header_version(Request::kApiKey, version));
-    request.encode(w, version);
-    net::HandlerResult result =
-        boost::asio::co_spawn(pool_->executor(0),
-                              broker_->handle(std::move(out.bytes), connection_),
-                              boost::asio::use_future)
-            .get();
-    EXPECT_EQ(result.kind, net::HandlerResult::Kind::kRespond);
-    EXPECT_TRUE(result.response.splices.empty());
-    const auto& bytes = response_bytes_.emplace_back(result.response.bytes);
-    p::Reader r(bytes);
-    EXPECT_EQ(r.read_int32(), 42);
-    if (p::response_header_version(Request::kApiKey, version) >= 1) {
-      EXPECT_EQ(r.read_uvarint(), 0u);
-    }
-    Response response;
-    response.decode(r, version);
-    EXPECT_TRUE(r.ok()) << r.error();
-    EXPECT_EQ(r.remaining(), 0u);
-    return response;
   }
 
   void create_topic(const std::string& name, int32_t partitions) {
@@ -239,17 +165,6 @@ class TxnOffsetsTest : public ::testing::Test {
       return headers;
     });
   }
-
-  std::filesystem::path dir_;
-  NodeConfig config_;
-  std::deque<std::vector<uint8_t>> response_bytes_;
-  net::ConnectionInfo connection_{1, "127.0.0.1:1", 0};
-  std::unique_ptr<metadata::Controller> controller_;
-  std::unique_ptr<runtime::ShardPool> pool_;
-  std::unique_ptr<PartitionManager> partitions_;
-  std::unique_ptr<GroupCoordinator> groups_;
-  std::unique_ptr<TxnCoordinator> txns_;
-  std::unique_ptr<Broker> broker_;
 };
 
 TEST_F(TxnOffsetsTest, ApiVersionsAdvertisesTxnOffsetCommitUpToV3) {
