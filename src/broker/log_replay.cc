@@ -3,6 +3,9 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
+#include <future>
+#include <memory>
 #include <vector>
 
 #include "records/batch.h"
@@ -51,6 +54,33 @@ Status replay_log(const storage::PartitionLog& log, std::string_view what,
     offset = next;
   }
   return {};
+}
+
+Status replay_partitions(PartitionManager& partitions, std::string_view topic,
+                         int32_t partition_count,
+                         const std::function<Status(int32_t)>& replay_partition,
+                         const std::function<void()>& finish_shard) {
+  std::vector<std::future<Status>> loads;
+  for (int32_t p = 0; p < partition_count; ++p) {
+    auto promise = std::make_shared<std::promise<Status>>();
+    loads.push_back(promise->get_future());
+    boost::asio::post(partitions.shards().executor(partitions.shard_of(topic, p)),
+                      [&replay_partition, p, promise] { promise->set_value(replay_partition(p)); });
+  }
+  Status result;
+  for (auto& load : loads) {
+    Status status = load.get();
+    if (!status && result) result = status;
+  }
+  for (unsigned shard = 0; shard < partitions.shards().count(); ++shard) {
+    std::promise<void> done;
+    boost::asio::post(partitions.shards().executor(shard), [&finish_shard, &done] {
+      finish_shard();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+  return result;
 }
 
 }  // namespace fjord::broker

@@ -7,6 +7,7 @@
 #include <span>
 #include <string_view>
 
+#include "broker/partition_manager.h"
 #include "common/result.h"
 #include "storage/partition_log.h"
 
@@ -17,5 +18,14 @@ namespace fjord::broker {
 // `what` names the partition in errors. Owner shard only.
 Status replay_log(const storage::PartitionLog& log, std::string_view what,
                   const std::function<Status(std::span<const uint8_t>)>& apply);
+
+// Start-up load of a coordinator: replays partitions [0, partition_count) of
+// `topic`, each on its owner shard, then calls `finish_shard` once on every
+// shard. Blocks until all are done; a failed replay does not stop the others, so
+// every partition that can be loaded is. The first failure's status.
+Status replay_partitions(PartitionManager& partitions, std::string_view topic,
+                         int32_t partition_count,
+                         const std::function<Status(int32_t)>& replay_partition,
+                         const std::function<void()>& finish_shard);
 
 }  // namespace fjord::broker

@@ -160,28 +160,10 @@ Status TxnCoordinator::load_all(const metadata::MetadataImage& image) {
   const metadata::TopicInfo* topic = image.find(std::string(kTransactionStateTopic));
   if (topic == nullptr) return {};
   activate(topic->partition_count);
-  std::vector<std::future<Status>> loads;
-  for (int32_t p = 0; p < topic->partition_count; ++p) {
-    auto promise = std::make_shared<std::promise<Status>>();
-    loads.push_back(promise->get_future());
-    boost::asio::post(
-        partitions_.shards().executor(partitions_.shard_of(kTransactionStateTopic, p)),
-        [this, p, promise] { promise->set_value(replay_partition(p)); });
-  }
-  Status result;
-  for (auto& load : loads) {
-    Status status = load.get();
-    if (!status && result) result = status;
-  }
-  for (unsigned shard = 0; shard < partitions_.shards().count(); ++shard) {
-    std::promise<void> done;
-    boost::asio::post(partitions_.shards().executor(shard), [this, &done] {
-      registry_here().finish_load();
-      done.set_value();
-    });
-    done.get_future().wait();
-  }
-  return result;
+  return replay_partitions(
+      partitions_, kTransactionStateTopic, topic->partition_count,
+      [this](int32_t partition) { return replay_partition(partition); },
+      [this] { registry_here().finish_load(); });
 }
 
 }  // namespace fjord::broker
