@@ -6,6 +6,7 @@
 #include <future>
 
 #include "broker/broker.h"
+#include "broker/coordinator_append.h"
 #include "broker/log_replay.h"
 #include "records/batch.h"
 
@@ -49,28 +50,11 @@ groups::GroupRegistry& GroupCoordinator::registry_here() {
   return *state.registry;
 }
 
-// Every group write waits for its fsync: an acknowledged commit survives kill -9.
 void GroupCoordinator::append(int32_t partition_index, std::vector<uint8_t> batch,
                               groups::DoneCallback done) {
-  Partition* partition = partitions_.find(std::string(kOffsetsTopic), partition_index);
-  if (partition == nullptr) {
-    done(ErrorCode::kNotCoordinator);
-    return;
-  }
   // A coordinator write: a transactional offset commit carries no sequence.
-  auto appended =
-      partition->log->append(batch, wall_clock_ms(), storage::AppendOrigin::kCoordinator);
-  if (!appended) {
-    fmt::print(stderr, "fjord: writing {}-{}: {}\n", kOffsetsTopic, partition_index,
-               appended.error().message);
-    done(appended.error().code);
-    return;
-  }
-  if (!partition->sync_every_write) {
-    partition->high_watermark = partition->log->log_end_offset();
-    partitions_.publish_high_watermark(*partition);
-  }
-  partitions_.when_durable(*partition, appended->last_offset, std::move(done));
+  append_durably(partitions_, kOffsetsTopic, partition_index, std::move(batch),
+                 storage::AppendOrigin::kCoordinator, std::move(done));
 }
 
 void GroupCoordinator::tick_here(int64_t elapsed_ms) {

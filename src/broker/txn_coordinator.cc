@@ -7,6 +7,7 @@
 #include <future>
 
 #include "broker/broker.h"
+#include "broker/coordinator_append.h"
 #include "broker/log_replay.h"
 #include "records/batch.h"
 
@@ -90,26 +91,11 @@ txn::TxnRegistry& TxnCoordinator::registry_here() {
   return *state.registry;
 }
 
-// Every transition waits for its fsync: a decision once answered survives kill -9.
 void TxnCoordinator::append(int32_t partition_index, std::vector<uint8_t> batch,
                             txn::DoneCallback done) {
-  Partition* partition = partitions_.find(std::string(kTransactionStateTopic), partition_index);
-  if (partition == nullptr) {
-    done(ErrorCode::kNotCoordinator);
-    return;
-  }
-  auto appended = partition->log->append(batch, wall_clock_ms());
-  if (!appended) {
-    fmt::print(stderr, "fjord: writing {}-{}: {}\n", kTransactionStateTopic, partition_index,
-               appended.error().message);
-    done(appended.error().code);
-    return;
-  }
-  if (!partition->sync_every_write) {
-    partition->high_watermark = partition->log->log_end_offset();
-    partitions_.publish_high_watermark(*partition);
-  }
-  partitions_.when_durable(*partition, appended->last_offset, std::move(done));
+  // Its batches carry no producer id, so the client path checks no sequence.
+  append_durably(partitions_, kTransactionStateTopic, partition_index, std::move(batch),
+                 storage::AppendOrigin::kClient, std::move(done));
 }
 
 // On the registry's shard; the answer comes back on it too.
