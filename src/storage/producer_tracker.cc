@@ -182,11 +182,18 @@ Result<ProducerTracker::MarkerOutcome> ProducerTracker::on_marker(int64_t produc
 Status ProducerTracker::note_marker(int64_t producer_id, int16_t epoch, bool commit,
                                     int64_t marker_offset, int64_t segment_base, int64_t now_ms,
                                     MarkerOutcome& outcome) {
+  // The index is opened before any state changes, so that failing to open it
+  // leaves the transaction open rather than closed without its index entry.
+  TxnIndex* index = nullptr;
+  if (!commit) {
+    auto opened = index_for(segment_base);
+    if (!opened.ok()) return opened.error();
+    index = *opened;
+  }
   auto ended = producers_.end_transaction(producer_id, epoch, now_ms);
   if (!ended.ok()) return ended.error();
   auto aborted = ongoing_.complete(producer_id, marker_offset, !commit);
   if (!aborted) return {};
-  TxnIndex* index = index_for(segment_base);
   auto appended = index->append(*aborted);
   if (!appended.ok()) return appended.error();
   outcome.index_file = index->file();
@@ -194,14 +201,14 @@ Status ProducerTracker::note_marker(int64_t producer_id, int16_t epoch, bool com
   return {};
 }
 
-TxnIndex* ProducerTracker::index_for(int64_t segment_base) {
+Result<TxnIndex*> ProducerTracker::index_for(int64_t segment_base) {
+  auto it = indexes_.find(segment_base);
+  if (it != indexes_.end()) return it->second.get();
+  // Usually a segment without an index file yet (open() then reads nothing).
+  auto opened = TxnIndex::open(TxnIndex::path_for(dir_, segment_base), segment_base);
+  if (!opened.ok()) return opened.error();
   auto& slot = indexes_[segment_base];
-  if (!slot) {
-    auto opened = TxnIndex::open(TxnIndex::path_for(dir_, segment_base), segment_base);
-    // A new segment has no index file; open() only reads an existing one.
-    if (!opened.ok()) std::abort();  // the segment's own index must be readable
-    slot = std::move(opened).value();
-  }
+  slot = std::move(opened).value();
   return slot.get();
 }
 

@@ -105,7 +105,7 @@ class ProducerTracker {
   }
 
  private:
-  TxnIndex* index_for(int64_t segment_base);
+  Result<TxnIndex*> index_for(int64_t segment_base);
   Status note_marker(int64_t producer_id, int16_t epoch, bool commit, int64_t marker_offset,
                      int64_t segment_base, int64_t now_ms, MarkerOutcome& outcome);
 
