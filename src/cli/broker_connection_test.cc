@@ -1,4 +1,4 @@
-#include "cli/broker_connection.h"
+#include "client/broker_connection.h"
 
 #include <gtest/gtest.h>
 
@@ -10,6 +10,7 @@ namespace fjord::cli {
 namespace {
 
 namespace p = fjord::protocol;
+using client::BrokerConnection;
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;

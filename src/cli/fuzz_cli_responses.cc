@@ -7,7 +7,7 @@
 #include <span>
 #include <vector>
 
-#include "cli/response_frame.h"
+#include "client/response_frame.h"
 #include "cli/txn_abort.h"
 #include "cli/txn_report.h"
 #include "cli/txn_responses.h"
@@ -22,6 +22,7 @@ namespace {
 
 namespace p = fjord::protocol;
 using namespace fjord::cli;
+using fjord::client::response_body_offset;
 
 constexpr int32_t kCorrelationId = 1;
 constexpr int64_t kNowMs = 1709294400000;

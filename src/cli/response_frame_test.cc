@@ -1,4 +1,4 @@
-#include "cli/response_frame.h"
+#include "client/response_frame.h"
 
 #include <gtest/gtest.h>
 
@@ -6,6 +6,8 @@
 
 namespace fjord::cli {
 namespace {
+
+using client::response_body_offset;
 
 constexpr int16_t kListTransactions = 66;  // flexible from v0: response header v1
 constexpr int16_t kApiVersions = 18;       // always response header v0

@@ -8,17 +8,13 @@
 #include <vector>
 
 #include "broker/node.h"
+#include "common/host_port.h"
 #include "common/result.h"
 
 namespace fjord::cli {
 
-struct HostPort {
-  std::string host;
-  uint16_t port = 0;
-};
-
-// "host:port", "[v6addr]:port". Port 0 is allowed (ephemeral).
-Result<HostPort> parse_host_port(std::string_view text);
+using fjord::HostPort;
+using fjord::parse_host_port;
 
 // One `key=value` setting and where it came from (for messages).
 struct ConfigSetting {

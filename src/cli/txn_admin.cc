@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "cli/admin.h"
-#include "cli/broker_connection.h"
+#include "client/broker_connection.h"
 #include "cli/txn_report.h"
 #include "cli/txn_responses.h"
 #include "protocol/generated/describe_producers_request.h"
@@ -30,6 +30,7 @@ namespace {
 
 namespace p = fjord::protocol;
 using Clock = std::chrono::steady_clock;
+using client::BrokerConnection;
 
 constexpr int8_t kTransactionKeyType = 1;   // FindCoordinator: a transactional id
 constexpr int16_t kMetadataMinVersion = 1;  // null topics means "all" from v1 on

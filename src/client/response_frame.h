@@ -1,4 +1,4 @@
-// The response header of a frame the CLI received (BrokerConnection), parsed
+// The response header of a frame a BrokerConnection received, parsed
 // apart from the socket so that it can be fuzzed.
 #pragma once
 
@@ -8,7 +8,7 @@
 
 #include "common/result.h"
 
-namespace fjord::cli {
+namespace fjord::client {
 
 // Checks the correlation id of `payload` (a response frame without its size
 // prefix) and skips the header's tagged fields when `api_key`/`version` use
@@ -17,4 +17,4 @@ namespace fjord::cli {
 Result<size_t> response_body_offset(std::span<const uint8_t> payload, int16_t api_key,
                                     int16_t version, int32_t correlation_id);
 
-}  // namespace fjord::cli
+}  // namespace fjord::client

@@ -1,5 +1,6 @@
-// A blocking connection to one broker for the requests librdkafka 2.0 has no
-// admin API for (DescribeTransactions, ListTransactions, DescribeProducers).
+// A blocking connection to one broker: for the CLI's requests that librdkafka
+// 2.0 has no admin API for (DescribeTransactions, ListTransactions, ...), and for
+// the requests one node sends another (broker registration, heartbeats).
 // Requests and responses are encoded with the generated protocol code; the
 // version of each request is the highest both sides speak (ApiVersions).
 #pragma once
@@ -17,7 +18,7 @@
 #include "common/result.h"
 #include "protocol/wire.h"
 
-namespace fjord::cli {
+namespace fjord::client {
 
 class BrokerConnection {
  public:
@@ -85,4 +86,4 @@ class BrokerConnection {
   std::map<int16_t, std::pair<int16_t, int16_t>> api_versions_;  // key -> [min, max]
 };
 
-}  // namespace fjord::cli
+}  // namespace fjord::client

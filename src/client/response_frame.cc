@@ -1,4 +1,4 @@
-#include "cli/response_frame.h"
+#include "client/response_frame.h"
 
 #include <fmt/core.h>
 
@@ -7,7 +7,7 @@
 #include "protocol/generated/api_messages.h"
 #include "protocol/wire.h"
 
-namespace fjord::cli {
+namespace fjord::client {
 
 Result<size_t> response_body_offset(std::span<const uint8_t> payload, int16_t api_key,
                                     int16_t version, int32_t correlation_id) {
@@ -27,4 +27,4 @@ Result<size_t> response_body_offset(std::span<const uint8_t> payload, int16_t ap
   return reader.position();
 }
 
-}  // namespace fjord::cli
+}  // namespace fjord::client

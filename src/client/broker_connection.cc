@@ -1,4 +1,4 @@
-#include "cli/broker_connection.h"
+#include "client/broker_connection.h"
 
 #include <fcntl.h>
 #include <fmt/core.h>
@@ -11,14 +11,14 @@
 #include <cerrno>
 #include <cstring>
 
-#include "cli/response_frame.h"
-#include "cli/server_config.h"
+#include "client/response_frame.h"
+#include "common/host_port.h"
 #include "protocol/generated/api_messages.h"
 #include "protocol/generated/api_versions_request.h"
 #include "protocol/generated/api_versions_response.h"
 #include "protocol/generated/request_header.h"
 
-namespace fjord::cli {
+namespace fjord::client {
 namespace {
 
 namespace p = fjord::protocol;
@@ -247,4 +247,4 @@ Error BrokerConnection::io_error(const std::string& what) const {
       fmt::format("lost the connection to {} ({} failed: {})", address_, what, errno_text(errno))};
 }
 
-}  // namespace fjord::cli
+}  // namespace fjord::client
