@@ -24,6 +24,17 @@
 
 namespace fjord::raft {
 
+// Testing only: a known bug the simulation's checker must catch ("the checker
+// catches bugs" tests). Never set outside tests.
+enum class PlantedBug : uint8_t {
+  kNone,
+  // The leader moves the high watermark to its own log end without a majority.
+  kCommitWithoutMajority,
+  // A node grants every vote, ignoring the candidate's log and an earlier vote
+  // in the same term.
+  kGrantEveryVote,
+};
+
 struct RaftOptions {
   NodeId self = kNoNode;
   GroupId group = 0;
@@ -35,10 +46,11 @@ struct RaftOptions {
   // A leader that has not heard from a majority within an election timeout steps
   // down; followers that heard from a leader within it ignore (pre-)votes.
   bool check_quorum = true;
-  size_t max_append_bytes = 1 << 20;  // entries per Append message
-  int max_inflight_appends = 64;      // Append messages in flight per follower
+  size_t max_append_bytes = 1 << 20;        // entries per Append message
+  int max_inflight_appends = 64;            // Append messages in flight per follower
   size_t max_uncommitted_bytes = 64 << 20;  // propose() refuses beyond this
   uint64_t random_seed = 0;  // drives the election timeout draws (deterministic in simulation)
+  PlantedBug planted_bug = PlantedBug::kNone;  // testing only, see PlantedBug
 };
 
 enum class Role : uint8_t { kFollower, kPreCandidate, kCandidate, kLeader, kLearner };
