@@ -4,10 +4,20 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "groups/group.h"
 
 namespace fjord::broker {
+
+// One entry of controller.quorum.voters ("id@host:port"): a node of the metadata
+// quorum and where its Raft transport listens.
+struct QuorumVoter {
+  int32_t id = -1;
+  std::string host;
+  uint16_t port = 0;
+  bool operator==(const QuorumVoter&) const = default;
+};
 
 // Node settings. Keys follow Kafka's names (docs/configuration.md); `topic_defaults`
 // holds topic-level defaults by their Kafka key (e.g. "retention.ms" -> "604800000"),
@@ -41,9 +51,26 @@ struct NodeConfig {
   int64_t transaction_abort_check_interval_ms = 10000;
   // transaction.remove.expired.transaction.cleanup.interval.ms
   int64_t transaction_expiry_check_interval_ms = 3600000;
-  int32_t transaction_state_partitions = 50;              // transaction.state.log.num.partitions
-  int32_t transaction_state_segment_bytes = 104857600;    // transaction.state.log.segment.bytes
+  int32_t transaction_state_partitions = 50;            // transaction.state.log.num.partitions
+  int32_t transaction_state_segment_bytes = 104857600;  // transaction.state.log.segment.bytes
   std::string cluster_id;  // empty: generated on first start, then stored
+
+  // controller.quorum.voters, sorted by id; empty: a single node that is its own
+  // quorum. When set, node.id is one of them and its entry is where this node's
+  // Raft transport listens.
+  std::vector<QuorumVoter> quorum_voters;
+  int32_t quorum_election_timeout_ms = 1000;    // controller.quorum.election.timeout.ms
+  int32_t quorum_request_timeout_ms = 2000;     // controller.quorum.request.timeout.ms
+  int32_t broker_heartbeat_interval_ms = 2000;  // broker.heartbeat.interval.ms
+  int32_t broker_session_timeout_ms = 9000;     // broker.session.timeout.ms
+
+  // This node's entry of quorum_voters, or nullptr (no voters configured).
+  const QuorumVoter* own_voter() const {
+    for (const QuorumVoter& voter : quorum_voters) {
+      if (voter.id == node_id) return &voter;
+    }
+    return nullptr;
+  }
 };
 
 // Runs the node until SIGINT/SIGTERM, then shuts down gracefully. Prints one

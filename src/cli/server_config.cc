@@ -2,11 +2,14 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <charconv>
 #include <functional>
 #include <limits>
 #include <map>
 #include <optional>
+
+#include "cli/quorum_config.h"
 
 namespace fjord::cli {
 namespace {
@@ -51,29 +54,49 @@ Result<bool> parse_bool(const ConfigSetting& setting) {
   return invalid(setting, "true or false");
 }
 
-// "NAME://host:port": only one PLAINTEXT listener is supported.
+struct NamedListener {
+  std::string name;
+  HostPort address;
+  std::string origin;
+};
+
+// One "NAME://host:port" of a listeners value. TLS and SASL are refused here;
+// other names are checked against controller.listener.names once it is known.
+Result<NamedListener> parse_listener_entry(const ConfigSetting& setting, std::string_view text) {
+  text = trim(text);
+  const size_t scheme_end = text.find("://");
+  if (scheme_end == std::string_view::npos) {
+    return invalid(setting, "PLAINTEXT://HOST:PORT");
+  }
+  const std::string_view name = text.substr(0, scheme_end);
+  if (name.empty() || name == "SSL" || name == "SASL_PLAINTEXT" || name == "SASL_SSL") {
+    return invalid(setting, "a PLAINTEXT:// listener (TLS and SASL are not supported)");
+  }
+  std::string_view address = text.substr(scheme_end + 3);
+  const std::string expected = fmt::format("{}://HOST:PORT with a port from 0 to 65535", name);
+  if (!address.empty() && address.front() == ':') {
+    // Kafka: an empty host binds every interface.
+    auto port = parse_host_port(fmt::format("0.0.0.0{}", address));
+    if (!port.ok()) return invalid(setting, expected);
+    return NamedListener{std::string(name), *port, setting.origin};
+  }
+  auto host_port = parse_host_port(address);
+  if (!host_port.ok()) return invalid(setting, expected);
+  return NamedListener{std::string(name), *host_port, setting.origin};
+}
+
+// advertised.listeners: only the Kafka listener is advertised.
 Result<HostPort> parse_listener(const ConfigSetting& setting) {
   std::string_view text = trim(setting.value);
   if (text.find(',') != std::string_view::npos) {
     return invalid(setting, "a single listener (Fjord serves one PLAINTEXT listener)");
   }
-  const size_t scheme_end = text.find("://");
-  if (scheme_end == std::string_view::npos) {
-    return invalid(setting, "PLAINTEXT://HOST:PORT");
-  }
-  if (text.substr(0, scheme_end) != "PLAINTEXT") {
+  auto listener = parse_listener_entry(setting, text);
+  if (!listener.ok()) return listener.error();
+  if (listener->name != "PLAINTEXT") {
     return invalid(setting, "a PLAINTEXT:// listener (TLS and SASL are not supported)");
   }
-  std::string_view address = text.substr(scheme_end + 3);
-  if (!address.empty() && address.front() == ':') {
-    // Kafka: an empty host binds every interface.
-    auto port = parse_host_port(fmt::format("0.0.0.0{}", address));
-    if (!port.ok()) return invalid(setting, "PLAINTEXT://HOST:PORT with a port from 0 to 65535");
-    return port;
-  }
-  auto host_port = parse_host_port(address);
-  if (!host_port.ok()) return invalid(setting, "PLAINTEXT://HOST:PORT with a port from 0 to 65535");
-  return host_port;
+  return listener->address;
 }
 
 // A setting applier: updates the build from one setting.
@@ -83,6 +106,9 @@ struct Builder {
   int roll_priority = 0;       // 2: ms, 1: hours
   std::optional<uint16_t> advertised_port;
   std::string advertised_origin;
+  std::string voters_origin = "default";
+  std::string controller_listener_name = "CONTROLLER";  // controller.listener.names
+  std::vector<NamedListener> other_listeners;           // listeners other than PLAINTEXT
 };
 using Applier = std::function<Status(const ConfigSetting&, Builder&)>;
 
@@ -140,11 +166,97 @@ Status apply_log_dirs(const ConfigSetting& setting, Builder& builder) {
   return {};
 }
 
+// One PLAINTEXT listener (the Kafka API) and, as in a KRaft combined node's
+// server.properties, optionally the controller listener.
 Status apply_listeners(const ConfigSetting& setting, Builder& builder) {
-  auto listener = parse_listener(setting);
-  if (!listener.ok()) return listener.error();
-  builder.build.config.listen_host = listener->host;
-  builder.build.config.listen_port = listener->port;
+  std::optional<HostPort> kafka;
+  std::vector<NamedListener> others;
+  std::string_view rest = setting.value;
+  while (true) {
+    const size_t comma = rest.find(',');
+    auto listener = parse_listener_entry(setting, rest.substr(0, comma));
+    if (!listener.ok()) return listener.error();
+    const bool repeated = std::any_of(others.begin(), others.end(), [&](const auto& other) {
+      return other.name == listener->name;
+    });
+    if ((listener->name == "PLAINTEXT" && kafka) || repeated) {
+      return invalid(setting, "one listener per name (Fjord serves one PLAINTEXT listener)");
+    }
+    if (listener->name == "PLAINTEXT") {
+      kafka = listener->address;
+    } else {
+      others.push_back(std::move(*listener));
+    }
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  if (!kafka) return invalid(setting, "a PLAINTEXT://HOST:PORT listener for the Kafka API");
+  builder.build.config.listen_host = kafka->host;
+  builder.build.config.listen_port = kafka->port;
+  builder.other_listeners = std::move(others);
+  return {};
+}
+
+Status apply_quorum_voters(const ConfigSetting& setting, Builder& builder) {
+  auto voters = parse_quorum_voters(setting.value);
+  if (!voters.ok()) {
+    return Error{ErrorCode::kInvalidConfig,
+                 fmt::format("{} ({})", voters.error().message, setting.origin)};
+  }
+  builder.build.config.quorum_voters = std::move(*voters);
+  builder.voters_origin = setting.origin;
+  return {};
+}
+
+// Fjord nodes are KRaft "combined" nodes: each is a broker and a controller.
+Status apply_process_roles(const ConfigSetting& setting, Builder& builder) {
+  std::string normalized;
+  for (char c : setting.value) {
+    if (c != ' ' && c != '\t') normalized.push_back(c);
+  }
+  if (normalized != "broker,controller" && normalized != "controller,broker") {
+    return invalid(setting,
+                   "broker,controller (every Fjord node is both a broker and a controller)");
+  }
+  (void)builder;
+  return {};
+}
+
+Status apply_controller_listener_names(const ConfigSetting& setting, Builder& builder) {
+  std::string_view name = trim(setting.value);
+  if (name.empty() || name.find(',') != std::string_view::npos ||
+      name.find(':') != std::string_view::npos) {
+    return invalid(setting, "one listener name, e.g. CONTROLLER");
+  }
+  builder.controller_listener_name = std::string(name);
+  return {};
+}
+
+// A controller listener in `listeners` is where the Raft transport listens; it
+// must agree with this node's entry of controller.quorum.voters.
+Status check_controller_listener(Builder& builder) {
+  const broker::NodeConfig& config = builder.build.config;
+  for (const NamedListener& listener : builder.other_listeners) {
+    if (listener.name != builder.controller_listener_name) {
+      return Error{ErrorCode::kInvalidConfig,
+                   fmt::format("listener '{}' in listeners ({}) is neither PLAINTEXT nor the "
+                               "controller listener (controller.listener.names={})",
+                               listener.name, listener.origin, builder.controller_listener_name)};
+    }
+    const broker::QuorumVoter* self = config.own_voter();
+    if (self == nullptr) {
+      builder.build.warnings.push_back(fmt::format(
+          "listener '{}' ({}) is ignored: without controller.quorum.voters this node is a "
+          "single-node quorum",
+          listener.name, listener.origin));
+    } else if (self->port != listener.address.port) {
+      return Error{ErrorCode::kInvalidConfig,
+                   fmt::format("the controller listener {}:{} ({}) and node {}'s entry {}:{} in "
+                               "controller.quorum.voters ({}) name different ports",
+                               listener.address.host, listener.address.port, listener.origin,
+                               config.node_id, self->host, self->port, builder.voters_origin)};
+    }
+  }
   return {};
 }
 
@@ -186,6 +298,29 @@ const std::map<std::string, Applier, std::less<>>& appliers() {
       {"listeners", apply_listeners},
       {"advertised.listeners", apply_advertised_listeners},
       {"cluster.id", apply_cluster_id},
+      {"controller.quorum.voters", apply_quorum_voters},
+      {"process.roles", apply_process_roles},
+      {"controller.listener.names", apply_controller_listener_names},
+      {"controller.quorum.election.timeout.ms",
+       int_field(100, kInt32Max,
+                 [](Builder& b, int64_t n) {
+                   b.build.config.quorum_election_timeout_ms = static_cast<int32_t>(n);
+                 })},
+      {"controller.quorum.request.timeout.ms",
+       int_field(1, kInt32Max,
+                 [](Builder& b, int64_t n) {
+                   b.build.config.quorum_request_timeout_ms = static_cast<int32_t>(n);
+                 })},
+      {"broker.heartbeat.interval.ms", int_field(1, kInt32Max,
+                                                 [](Builder& b, int64_t n) {
+                                                   b.build.config.broker_heartbeat_interval_ms =
+                                                       static_cast<int32_t>(n);
+                                                 })},
+      {"broker.session.timeout.ms", int_field(1, kInt32Max,
+                                              [](Builder& b, int64_t n) {
+                                                b.build.config.broker_session_timeout_ms =
+                                                    static_cast<int32_t>(n);
+                                              })},
       {"fjord.shards",
        int_field(0, 1024,
                  [](Builder& b, int64_t n) { b.build.config.shards = static_cast<unsigned>(n); })},
@@ -248,24 +383,22 @@ const std::map<std::string, Applier, std::less<>>& appliers() {
       {"producer.id.expiration.ms",
        int_field(1, kInt64Max,
                  [](Builder& b, int64_t n) { b.build.config.producer_id_expiration_ms = n; })},
-      {"transaction.max.timeout.ms",
-       int_field(1, kInt32Max,
-                 [](Builder& b, int64_t n) {
-                   b.build.config.transaction_max_timeout_ms = static_cast<int32_t>(n);
-                 })},
+      {"transaction.max.timeout.ms", int_field(1, kInt32Max,
+                                               [](Builder& b, int64_t n) {
+                                                 b.build.config.transaction_max_timeout_ms =
+                                                     static_cast<int32_t>(n);
+                                               })},
       {"transactional.id.expiration.ms",
        int_field(1, kInt32Max,
                  [](Builder& b, int64_t n) { b.build.config.transactional_id_expiration_ms = n; })},
       {"transaction.abort.timed.out.transaction.cleanup.interval.ms",
-       int_field(1, kInt32Max,
-                 [](Builder& b, int64_t n) {
-                   b.build.config.transaction_abort_check_interval_ms = n;
-                 })},
+       int_field(
+           1, kInt32Max,
+           [](Builder& b, int64_t n) { b.build.config.transaction_abort_check_interval_ms = n; })},
       {"transaction.remove.expired.transaction.cleanup.interval.ms",
-       int_field(1, kInt32Max,
-                 [](Builder& b, int64_t n) {
-                   b.build.config.transaction_expiry_check_interval_ms = n;
-                 })},
+       int_field(
+           1, kInt32Max,
+           [](Builder& b, int64_t n) { b.build.config.transaction_expiry_check_interval_ms = n; })},
       {"transaction.state.log.num.partitions",
        int_field(1, 10000,
                  [](Builder& b, int64_t n) {
@@ -411,6 +544,13 @@ Result<ServerConfigBuild> build_node_config(const std::vector<ConfigSetting>& se
   }
   // A port of 0 means "the port the listener got" (useful with listeners=...:0).
   if (builder.advertised_port) builder.build.config.advertised_port = *builder.advertised_port;
+  if (Status listener = check_controller_listener(builder); !listener.ok()) {
+    return listener.error();
+  }
+  if (Status cluster = check_cluster_settings(builder.build.config, builder.voters_origin);
+      !cluster.ok()) {
+    return cluster.error();
+  }
   return std::move(builder.build);
 }
 
