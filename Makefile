@@ -1,11 +1,11 @@
-# Fjord: `make run` starts one node, `make test` runs every test. Both install
+# Fjord: `make run` starts one node, `make cluster` three, `make test` runs every test. Both install
 # missing Debian packages first (scripts/install-deps.sh, idempotent).
 JOBS ?= $(shell nproc)
 RELEASE_DIR := build/release
 TEST_DIR := build/test
 FUZZ_DIR := build/fuzz
 
-.PHONY: deps build run test unit-test integration-test fuzz bench clean format
+.PHONY: deps build run cluster test unit-test integration-test fuzz bench clean format
 
 deps:
 	@bash scripts/install-deps.sh
@@ -17,6 +17,10 @@ build: deps
 run: build
 	@mkdir -p data
 	./$(RELEASE_DIR)/fjord serve --data-dir ./data --listen 127.0.0.1:9092
+
+# Three nodes (Kafka on 127.0.0.1:9092-9094, data in ./data/node-N), until Ctrl-C.
+cluster: build
+	@bash scripts/cluster.sh ./$(RELEASE_DIR)/fjord
 
 # Unit tests, integration tests with real clients and bounded fuzz runs, all on
 # the sanitized (ASan+UBSan) build.
