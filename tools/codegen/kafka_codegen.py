@@ -6,7 +6,8 @@ Usage:
       --out src/protocol/generated
 
 Reads messages/, metadata-records/, internal-topics/ and raft/ under --schemas
-(the format is described in that folder's README.md) and writes, for each schema,
+(the format is described in that folder's README.md), and Fjord's own schemas in
+the same format (PROJECT_FOLDERS, found relative to this script), and writes, for each schema,
 a header and a source built on src/protocol/wire.h, plus api_messages.h (the API
 table), api_visit.h (dispatch by api key), sources.cmake and round-trip tests in
 tests/. Output is deterministic; the generated code is committed.
@@ -46,6 +47,12 @@ FOLDERS = [
     ("internal-topics", "internal", "fjord::protocol::internal"),
     ("raft", "raft", "fjord::protocol::raft"),
 ]
+# Fjord's own wire formats, written in the same schema format:
+# (folder relative to the repository root, output subfolder, namespace).
+PROJECT_FOLDERS = [
+    ("src/raft/transport/schemas", "raft_transport", "fjord::protocol::raft_transport"),
+]
+REPO_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 RESERVED_TYPE_NAMES = {"Uuid", "Records", "Reader", "Writer", "RawTaggedField",
                        "TaggedFieldsReader", "TaggedFieldsWriter"}
 CPP_KEYWORDS = {
@@ -1064,8 +1071,9 @@ void check_round_trip(const Message& full, const Message& expected, int16_t vers
 
 def load_schemas(root):
     schemas = []
-    for folder, subdir, namespace in FOLDERS:
-        path = os.path.join(root, folder)
+    folders = [(os.path.join(root, f), f, s, n) for f, s, n in FOLDERS]
+    folders += [(os.path.join(REPO_ROOT, f), f, s, n) for f, s, n in PROJECT_FOLDERS]
+    for path, folder, subdir, namespace in folders:
         if not os.path.isdir(path):
             raise SchemaError(f"missing schema folder {path}")
         for name in sorted(os.listdir(path)):

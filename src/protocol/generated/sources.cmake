@@ -244,6 +244,8 @@ set(FJORD_PROTOCOL_GENERATED_SOURCES
   generated/internal/transaction_log_key.cc
   generated/internal/transaction_log_value.cc
   generated/raft/quorum_state_data.cc
+  generated/raft_transport/raft_handshake.cc
+  generated/raft_transport/raft_message_batch.cc
 )
 set(FJORD_PROTOCOL_GENERATED_TESTS
   generated/tests/roundtrip_0_test.cc

@@ -34,6 +34,7 @@
 #include "protocol/generated/internal/consumer_group_target_assignment_member_value.h"
 #include "protocol/generated/internal/share_group_current_member_assignment_value.h"
 #include "protocol/generated/internal/share_group_state_partition_metadata_value.h"
+#include "protocol/generated/raft_transport/raft_handshake.h"
 #include "protocol/generated/tests/roundtrip.h"
 
 namespace fjord::protocol::roundtrip {
@@ -571,6 +572,14 @@ namespace {
   fill(s.deleting_topics.emplace_back(), version, all);
 }
 
+[[maybe_unused]] void fill(::fjord::protocol::raft_transport::RaftHandshake& s, int16_t version, bool all) {
+  (void)all;
+  (void)version;
+  s.cluster_id = "cluster_id-975";
+  s.node_id = 45;
+  s.to_node_id = 77;
+}
+
 TEST(RoundTrip, AddRaftVoterRequest) {
   for (int16_t version = ::fjord::protocol::AddRaftVoterRequest::kMinVersion;
        version <= ::fjord::protocol::AddRaftVoterRequest::kMaxVersion; ++version) {
@@ -896,6 +905,17 @@ TEST(RoundTrip, ShareGroupStatePartitionMetadataValue_internal) {
     ::fjord::protocol::internal::ShareGroupStatePartitionMetadataValue full;
     fill(full, version, true);
     ::fjord::protocol::internal::ShareGroupStatePartitionMetadataValue expected;
+    fill(expected, version, false);
+    check_round_trip(full, expected, version);
+  }
+}
+
+TEST(RoundTrip, RaftHandshake_raft_transport) {
+  for (int16_t version = ::fjord::protocol::raft_transport::RaftHandshake::kMinVersion;
+       version <= ::fjord::protocol::raft_transport::RaftHandshake::kMaxVersion; ++version) {
+    ::fjord::protocol::raft_transport::RaftHandshake full;
+    fill(full, version, true);
+    ::fjord::protocol::raft_transport::RaftHandshake expected;
     fill(expected, version, false);
     check_round_trip(full, expected, version);
   }

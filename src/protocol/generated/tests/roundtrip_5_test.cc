@@ -34,6 +34,7 @@
 #include "protocol/generated/internal/consumer_group_target_assignment_metadata_key.h"
 #include "protocol/generated/internal/share_group_member_metadata_key.h"
 #include "protocol/generated/internal/share_group_target_assignment_member_key.h"
+#include "protocol/generated/raft_transport/raft_message_batch.h"
 #include "protocol/generated/tests/roundtrip.h"
 
 namespace fjord::protocol::roundtrip {
@@ -674,6 +675,49 @@ namespace {
   s.member_id = "member_id-315";
 }
 
+[[maybe_unused]] void fill(::fjord::protocol::raft_transport::RaftMessageBatch::RaftEntry& s, int16_t version, bool all) {
+  (void)all;
+  (void)version;
+  s.offset = int64_t{10};
+  s.count = 30;
+  s.term = int64_t{44};
+  s.type = 24;
+  s.voters.push_back(59);
+  s.learners.push_back(61);
+  s.data = Records::from_bytes(kSampleRecords);
+}
+
+[[maybe_unused]] void fill(::fjord::protocol::raft_transport::RaftMessageBatch::RaftSnapshot& s, int16_t version, bool all) {
+  (void)all;
+  (void)version;
+  s.end_offset = int64_t{73};
+  s.last_term = int64_t{35};
+  s.voters.push_back(88);
+  s.learners.push_back(84);
+}
+
+[[maybe_unused]] void fill(::fjord::protocol::raft_transport::RaftMessageBatch::RaftMessage& s, int16_t version, bool all) {
+  s.type = 12;
+  s.group_id = int64_t{64};
+  s.term = int64_t{6};
+  s.prev_end_offset = int64_t{28};
+  s.prev_term = int64_t{17};
+  s.high_watermark = int64_t{48};
+  s.success = true;
+  s.match_end_offset = int64_t{81};
+  fill(s.entries.emplace_back(), version, all);
+  s.read_context = int64_t{21};
+  s.conflict_term = int64_t{6};
+  s.conflict_start_offset = int64_t{61};
+  s.leadership_transfer = true;
+  fill(s.snapshot.emplace(), version, all);
+  s.snapshot_data = Records::from_bytes(kSampleRecords);
+}
+
+[[maybe_unused]] void fill(::fjord::protocol::raft_transport::RaftMessageBatch& s, int16_t version, bool all) {
+  fill(s.messages.emplace_back(), version, all);
+}
+
 TEST(RoundTrip, AddRaftVoterResponse) {
   for (int16_t version = ::fjord::protocol::AddRaftVoterResponse::kMinVersion;
        version <= ::fjord::protocol::AddRaftVoterResponse::kMaxVersion; ++version) {
@@ -999,6 +1043,17 @@ TEST(RoundTrip, ShareGroupTargetAssignmentMemberKey_internal) {
     ::fjord::protocol::internal::ShareGroupTargetAssignmentMemberKey full;
     fill(full, version, true);
     ::fjord::protocol::internal::ShareGroupTargetAssignmentMemberKey expected;
+    fill(expected, version, false);
+    check_round_trip(full, expected, version);
+  }
+}
+
+TEST(RoundTrip, RaftMessageBatch_raft_transport) {
+  for (int16_t version = ::fjord::protocol::raft_transport::RaftMessageBatch::kMinVersion;
+       version <= ::fjord::protocol::raft_transport::RaftMessageBatch::kMaxVersion; ++version) {
+    ::fjord::protocol::raft_transport::RaftMessageBatch full;
+    fill(full, version, true);
+    ::fjord::protocol::raft_transport::RaftMessageBatch expected;
     fill(expected, version, false);
     check_round_trip(full, expected, version);
   }
