@@ -141,6 +141,9 @@ class Raft {
   void snapshot_taken(Offset end_offset, std::shared_ptr<const Bytes> data);
 
   bool has_ready() const;
+  // Hands out everything pending. Each Ready must be advance()d before the next
+  // ready(); step()/tick()/propose() may be called in between (their output
+  // goes into the next Ready).
   Ready ready();
   // The driver persisted (and synced, if asked), sent and applied `ready`.
   void advance(const Ready& ready);
