@@ -13,8 +13,18 @@ bool Raft::State::is_voter(NodeId node) const {
 }
 
 // Only voters of the configuration in our log start elections: a removed node
-// or a learner waits for a leader instead of disrupting the group.
-bool Raft::State::promotable() const { return is_voter(options.self); }
+// or a learner waits for a leader instead of disrupting the group. One
+// exception keeps the group live: a voter removed by a change that is not
+// committed yet may hold the only log with that change (say the leader that
+// removed itself lost its quorum), and the new configuration's voters would
+// refuse anyone else. It campaigns for the new configuration's votes and, as a
+// leader outside its configuration, steps down once the change commits.
+bool Raft::State::promotable() const {
+  if (is_voter(options.self)) return true;
+  if (config_history.size() < 2 || high_watermark > config_offset()) return false;
+  const auto& previous = config_history[config_history.size() - 2].config.voters;
+  return std::binary_search(previous.begin(), previous.end(), options.self);
+}
 
 void Raft::State::become_pre_candidate() {
   become_follower(term, kNoNode);  // clears leader state, keeps term and vote
@@ -43,7 +53,7 @@ void Raft::State::campaign(bool leadership_transfer) {
 void Raft::State::request_votes(bool leadership_transfer) {
   bool pre_vote = role == Role::kPreCandidate;
   votes.clear();
-  votes[options.self] = true;
+  if (is_voter(options.self)) votes[options.self] = true;
   if (votes_granted() >= quorum()) {
     won_vote_round();
     return;

@@ -89,7 +89,15 @@ void Raft::State::config_committed() {
   if (role != Role::kLeader || high_watermark <= config_offset()) return;
   for (auto it = progress.begin(); it != progress.end();) {
     bool member = contains(config().voters, it->first) || contains(config().learners, it->first);
-    it = member ? std::next(it) : progress.erase(it);
+    if (member) {
+      ++it;
+      continue;
+    }
+    // A last heartbeat, at the end of the change, tells it (if it has the
+    // change) that the change committed, so it stays quiet.
+    it->second.match_end_offset = std::max(it->second.match_end_offset, config_offset() + 1);
+    send_heartbeat(it->second, 0);
+    it = progress.erase(it);
   }
   if (!is_voter(options.self)) become_follower(term, kNoNode);  // we were removed
 }
