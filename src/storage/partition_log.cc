@@ -633,6 +633,90 @@ Result<int64_t> PartitionLog::delete_records_before(int64_t offset) {
   return log_start_offset_;
 }
 
+// The position of the batch that starts at `offset` in the segment `it`.
+Result<uint64_t> PartitionLog::batch_position(SegmentMap::const_iterator it, int64_t offset) const {
+  if (offset == it->first) return uint64_t{0};
+  if (auto st = ensure_indexes(it); !st.ok()) return st.error();
+  Segment& segment = *it->second;
+  auto file = segment.file();
+  if (!file.ok()) return file.error();
+  BatchScanner scanner(**file, segment.scan_start_position(offset), segment.size_bytes(),
+                       /*verify_crc=*/false);
+  while (true) {
+    auto batch = scanner.next();
+    if (!batch.ok()) return batch.error();
+    if (!*batch || (*batch)->base_offset > offset || (*batch)->last_offset >= offset) {
+      if (*batch && (*batch)->base_offset == offset) return (*batch)->position;
+      return Error{ErrorCode::kInvalidRequest,
+                   fmt::format("offset {} is not the start of a batch", offset)};
+    }
+  }
+}
+
+// Unlinks the newest segment's files and fsyncs the directory, so that a crash
+// never leaves a newer segment behind an older one that was removed.
+Status PartitionLog::delete_newest_segment() {
+  auto it = std::prev(segments_.end());
+  Segment& segment = *it->second;
+  for (const auto& path : {segment.index_path(), segment.time_index_path(), segment.log_path()}) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return io_error("unlink", path, errno);
+  }
+  producers_.segment_removed(it->first);
+  size_bytes_ -= segment.size_bytes();
+  std::erase(open_closed_segments_, it->first);
+  segments_.erase(it);
+  return sync_directory(dir_);
+}
+
+Status PartitionLog::truncate_to(int64_t offset, int64_t now_ms) {
+  if (offset < log_start_offset_ || offset > log_end_offset_) {
+    return Error{ErrorCode::kOffsetOutOfRange, fmt::format("offset {} outside [{}, {}]", offset,
+                                                           log_start_offset_, log_end_offset_)};
+  }
+  if (offset == log_end_offset_) return {};
+  if (auto st = ensure_active_writable(); !st.ok()) return st;
+  auto holder = segment_for(offset);
+  auto position = batch_position(holder, offset);
+  const bool start_inside_batch = !position.ok() && position.code() == ErrorCode::kInvalidRequest &&
+                                  offset == log_start_offset_;
+  if (!position.ok() && !start_inside_batch) return position.error();
+  // From the newest segment down: a crash leaves a prefix of the old log.
+  while (std::prev(segments_.end())->first > holder->first) {
+    if (auto st = delete_newest_segment(); !st.ok()) return st;
+  }
+  if (position.ok()) {
+    Segment& segment = *holder->second;
+    const uint64_t old_size = segment.size_bytes();
+    if (auto st = segment.truncate(*position, config_.index_interval_bytes); !st.ok()) return st;
+    size_bytes_ -= old_size - *position;
+  } else {
+    // The log start is inside a batch: start an empty log there.
+    while (!segments_.empty()) {
+      if (auto st = delete_newest_segment(); !st.ok()) return st;
+    }
+    if (auto st = create_active_segment(offset, now_ms); !st.ok()) return st;
+    if (auto st = sync_directory(dir_); !st.ok()) return st;
+  }
+  log_end_offset_ = offset;
+  durable_offset_ = std::min(durable_offset_, offset);
+  prepared_offset_ = std::min(prepared_offset_, offset);
+  read_cursor_ = ReadCursor{};
+  active().set_created_ms(now_ms);
+  if (cleaner_offset_ > offset) {
+    cleaner_offset_ = offset;
+    if (auto st = write_checkpoint(dir_ / kCleanerCheckpoint, {cleaner_offset_}, false); !st.ok()) {
+      return st;
+    }
+  }
+  if (recovery_point_ > active().base_offset()) {
+    recovery_point_ = active().base_offset();
+    if (auto st = write_recovery_checkpoint(); !st.ok()) return st;
+  }
+  // Snapshots above the new end are dropped and the rest replayed by a fresh tracker.
+  producers_ = ProducerTracker(dir_, ProducerStateConfig{});
+  return load_producer_state(now_ms);
+}
+
 void PartitionLog::enforce_retention(int64_t now_ms) {
   if (!has_delete(config_.cleanup_policy)) return;
   const bool by_time = config_.retention_ms >= 0;

@@ -101,6 +101,15 @@ class PartitionLog {
   // DeleteRecords: advances the log start (durably) and drops whole closed
   // segments below it. kOffsetOutOfRange if offset > log end.
   Result<int64_t> delete_records_before(int64_t offset);
+  // Suffix truncation (a Raft follower dropping its divergent entries): removes
+  // every batch at or after `offset`, which must be the base offset of a batch,
+  // the log end (nothing to do) or the log start (everything goes). Segments
+  // above it, their indexes and producer snapshots are deleted, the segment
+  // holding it is cut, the producer state is rebuilt. Durable on return (the
+  // removal is fsynced), so a crash never brings the old suffix back behind
+  // newer appends. kOffsetOutOfRange outside [log start, log end],
+  // kInvalidRequest if `offset` is inside a batch.
+  Status truncate_to(int64_t offset, int64_t now_ms);
   void enforce_retention(int64_t now_ms);
 
   void update_config(const LogConfig& config) { config_ = config; }
@@ -162,6 +171,8 @@ class PartitionLog {
   std::optional<std::pair<int64_t, int64_t>> offset_for_timestamp_in(SegmentMap::const_iterator it,
                                                                      int64_t timestamp_ms) const;
   void delete_oldest_segments(size_t count);
+  Status delete_newest_segment();
+  Result<uint64_t> batch_position(SegmentMap::const_iterator it, int64_t offset) const;
   Status write_log_start_checkpoint(bool durable);
   Status write_recovery_checkpoint();
   void note_pending_sync(int64_t needed_below, std::shared_ptr<File> file);

@@ -1,8 +1,10 @@
 #include "storage/segment.h"
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
 
@@ -228,6 +230,18 @@ Result<SegmentRecovery> Segment::recover(int64_t min_base_offset, int64_t end_of
     next_min_base = outcome.last_offset + 1;
   }
   return outcome;
+}
+
+Status Segment::truncate(uint64_t position, int32_t index_interval_bytes) {
+  auto f = file();
+  if (!f.ok()) return f.error();
+  if (auto st = (*f)->truncate(position); !st.ok()) return st;
+  if (auto st = (*f)->sync(); !st.ok()) return st;
+  for (const auto& path : {index_path(), time_index_path()}) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return io_error("unlink", path, errno);
+  }
+  size_bytes_ = position;
+  return rebuild_indexes(index_interval_bytes);
 }
 
 }  // namespace fjord::storage

@@ -71,6 +71,9 @@ class Segment {
   // the first invalid batch and rebuilds the indexes in memory.
   Result<SegmentRecovery> recover(int64_t min_base_offset, int64_t end_offset_limit,
                                   int32_t index_interval_bytes);
+  // Cuts the log file at `position` (a batch boundary) and fsyncs it, deletes the
+  // index files (now stale) and rebuilds the indexes in memory by a header scan.
+  Status truncate(uint64_t position, int32_t index_interval_bytes);
 
   int64_t created_ms() const { return created_ms_; }
   void set_created_ms(int64_t ms) { created_ms_ = ms; }
