@@ -717,6 +717,31 @@ Status PartitionLog::truncate_to(int64_t offset, int64_t now_ms) {
   return load_producer_state(now_ms);
 }
 
+Status PartitionLog::reset_to(int64_t offset, int64_t now_ms) {
+  if (offset < log_start_offset_) {
+    return Error{ErrorCode::kOffsetOutOfRange,
+                 fmt::format("offset {} below the log start {}", offset, log_start_offset_)};
+  }
+  if (auto st = ensure_active_writable(); !st.ok()) return st;
+  while (!segments_.empty()) {
+    if (auto st = delete_newest_segment(); !st.ok()) return st;
+  }
+  log_start_offset_ = offset;
+  if (auto st = write_log_start_checkpoint(/*durable=*/true); !st.ok()) return st;
+  if (auto st = create_active_segment(offset, now_ms); !st.ok()) return st;
+  if (auto st = sync_directory(dir_); !st.ok()) return st;
+  log_end_offset_ = durable_offset_ = prepared_offset_ = recovery_point_ = cleaner_offset_ = offset;
+  read_cursor_ = ReadCursor{};
+  if (auto st = write_checkpoint(dir_ / kCleanerCheckpoint, {cleaner_offset_}, false); !st.ok()) {
+    return st;
+  }
+  if (auto st = write_recovery_checkpoint(); !st.ok()) return st;
+  // A producer snapshot at `offset` describes the old log, not this one.
+  producers_.delete_snapshots_before(offset + 1);
+  producers_ = ProducerTracker(dir_, ProducerStateConfig{});
+  return load_producer_state(now_ms);
+}
+
 void PartitionLog::enforce_retention(int64_t now_ms) {
   if (!has_delete(config_.cleanup_policy)) return;
   const bool by_time = config_.retention_ms >= 0;

@@ -110,6 +110,12 @@ class PartitionLog {
   // newer appends. kOffsetOutOfRange outside [log start, log end],
   // kInvalidRequest if `offset` is inside a batch.
   Status truncate_to(int64_t offset, int64_t now_ms);
+  // Drops every batch and starts an empty log at `offset` (>= the log start;
+  // may be beyond the log end): a Raft follower installing a snapshot its log
+  // does not match. Durable on return: the segments go first (newest first),
+  // then the log start checkpoint is written, so a crash leaves either a prefix
+  // of the old log or the empty log at `offset`.
+  Status reset_to(int64_t offset, int64_t now_ms);
   void enforce_retention(int64_t now_ms);
 
   void update_config(const LogConfig& config) { config_ = config; }

@@ -117,6 +117,7 @@ Status ProducerTracker::replay(std::span<const uint8_t> batch, int64_t segment_b
 Result<ProducerAppendCheck> ProducerTracker::check(std::span<const records::BatchHeader> headers,
                                                    AppendOrigin origin) const {
   ProducerAppendCheck verdict;
+  if (origin == AppendOrigin::kReplication) return verdict;
   for (size_t i = 0; i < headers.size(); ++i) {
     const records::BatchHeader& h = headers[i];
     if (h.producer_id < 0) continue;

@@ -24,8 +24,10 @@ namespace fjord::storage {
 
 // Who wrote a batch. Clients' batches carry sequences that are checked; the
 // group coordinator writes transactional offset commits with baseSequence -1
-// (as Kafka's does), so only their epoch is checked.
-enum class AppendOrigin { kClient, kCoordinator };
+// (as Kafka's does), so only their epoch is checked. Replicated batches (a Raft
+// follower's log) were checked by the leader: nothing is checked, the state is
+// only updated (Kafka's AppendOrigin.REPLICATION).
+enum class AppendOrigin { kClient, kCoordinator, kReplication };
 
 // The verdict on the batches of one append, before anything is written.
 struct ProducerAppendCheck {

@@ -184,5 +184,54 @@ TEST(Truncate, ProducerStateForgetsTheTruncatedBatches) {
   EXPECT_TRUE(log->append(after, kNow).ok());
 }
 
+TEST(Reset, StartsAnEmptyLogBeyondTheEnd) {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  append_batches(*log, 30, 0);
+  ASSERT_TRUE(log->reset_to(100, kNow).ok());
+  EXPECT_EQ(log->log_start_offset(), 100);
+  EXPECT_EQ(log->log_end_offset(), 100);
+  EXPECT_EQ(log->segment_base_offsets(), std::vector<int64_t>{100});
+  append_batches(*log, 2, 9);
+  const auto expected = read_all(*log);
+  log.reset();
+  log = open_log(dir.path());
+  EXPECT_EQ(log->log_start_offset(), 100);
+  EXPECT_EQ(log->log_end_offset(), 104);
+  EXPECT_EQ(read_all(*log), expected);
+  EXPECT_EQ(log->reset_to(50, kNow).code(), ErrorCode::kOffsetOutOfRange);
+}
+
+TEST(Reset, InsideTheLogDropsTheRest) {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  append_batches(*log, 30, 0);
+  ASSERT_TRUE(log->reset_to(20, kNow).ok());
+  EXPECT_EQ(log->log_start_offset(), 20);
+  EXPECT_EQ(log->log_end_offset(), 20);
+  EXPECT_TRUE(read_all(*log).empty());
+  log.reset();
+  log = open_log(dir.path());
+  EXPECT_EQ(log->log_start_offset(), 20);
+  EXPECT_EQ(log->log_end_offset(), 20);
+}
+
+TEST(Replication, SkipsProducerChecksButKeepsTheState) {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  auto first = producer_batch(0, 3);
+  ASSERT_TRUE(log->append(first, kNow, AppendOrigin::kReplication).ok());
+  // The same batch again is a duplicate for a client, but a replica writes what the leader sent.
+  auto again = producer_batch(0, 3);
+  auto replicated = log->append(again, kNow, AppendOrigin::kReplication);
+  ASSERT_TRUE(replicated.ok());
+  EXPECT_FALSE(replicated->duplicate);
+  EXPECT_EQ(replicated->base_offset, 3);
+  auto retried = producer_batch(0, 3);
+  auto client = log->append(retried, kNow);
+  ASSERT_TRUE(client.ok());
+  EXPECT_TRUE(client->duplicate);
+}
+
 }  // namespace
 }  // namespace fjord::storage
