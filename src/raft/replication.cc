@@ -200,7 +200,9 @@ void Raft::State::handle_append_response(const Message& m) {
     p->inflight.clear();
   }
   if (advanced) maybe_commit();
-  if (role != Role::kLeader) return;  // the commit may have removed us
+  // The commit may have removed us, or this follower (and its progress).
+  p = progress_of(m.from);
+  if (role != Role::kLeader || p == nullptr) return;
   maybe_send_timeout_now(*p);
   send_appends(*p);
 }

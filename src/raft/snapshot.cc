@@ -73,7 +73,8 @@ void Raft::State::handle_snapshot_response(const Message& m) {
   if (m.success && m.match_end_offset > p->match_end_offset) {
     p->match_end_offset = m.match_end_offset;
     maybe_commit();
-    if (role != Role::kLeader) return;
+    p = progress_of(m.from);  // the commit may have removed us, or this follower
+    if (role != Role::kLeader || p == nullptr) return;
   }
   if (p->mode != ReplicationMode::kSnapshot) return;
   p->mode = ReplicationMode::kProbe;
