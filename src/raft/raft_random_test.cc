@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <deque>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -23,6 +24,7 @@ struct RandomNode {
   MemoryStorage storage;  // buffered writes
   MemoryStorage durable;  // what survives a crash
   std::unique_ptr<Raft> raft;
+  std::optional<Ready> pending;  // handed out, its sync not finished
   Offset applied_end = 0;
 };
 
@@ -54,25 +56,61 @@ class RandomCluster {
     node.applied_end = node.storage.snapshot_meta().end_offset;
   }
 
-  void crash(NodeId id) { nodes_[id].raft.reset(); }
+  void crash(NodeId id) {
+    RandomNode& node = nodes_[id];
+    node.raft.reset();
+    node.pending.reset();
+    keep_torn_tail(node);
+  }
+
+  // A crash may keep part of what was appended but not synced: a prefix of
+  // the unsynced entries, when they extend the durable log.
+  void keep_torn_tail(RandomNode& node) {
+    Offset durable_end = node.durable.end_offset();
+    if (node.storage.start_offset() != node.durable.start_offset() ||
+        node.storage.end_offset() <= durable_end || one_in(2)) {
+      return;
+    }
+    if (durable_end > node.durable.start_offset() &&
+        node.storage.term_at(durable_end - 1) != node.durable.term_at(durable_end - 1)) {
+      return;
+    }
+    if (durable_end > 0 && !node.storage.term_at(durable_end - 1)) return;
+    std::vector<Entry> tail = node.storage.entries(durable_end, node.storage.end_offset(), 1 << 20);
+    if (tail.empty() || tail.front().offset != durable_end) return;
+    tail.resize(1 + below(tail.size()));
+    node.durable.append(tail);
+  }
 
   bool one_in(uint64_t n) { return random_.next() % n == 0; }
   uint64_t below(uint64_t n) { return random_.next() % n; }
 
+  // Takes the node's Ready; with faults on, its sync (and so everything after
+  // it) may be left pending while more messages arrive (a slow disk).
   void process(NodeId id) {
     RandomNode& node = nodes_[id];
-    if (!node.raft) return;
-    while (node.raft->has_ready()) {
-      Ready ready = node.raft->ready();
-      if (ready.must_sync) node.durable = node.storage;
-      for (Message& m : ready.messages) {
-        if (!faults_ || !blocked_.count({m.from, m.to})) network_.push_back(std::move(m));
-      }
-      if (ready.snapshot) node.applied_end = ready.snapshot->end_offset;
-      for (const Entry& entry : ready.committed) apply(id, entry);
-      node.raft->advance(ready);
-      check_leaders();
+    while (node.raft && !node.pending && node.raft->has_ready()) {
+      node.pending = node.raft->ready();
+      if (faults_ && one_in(3)) return;
+      complete(id);
     }
+  }
+
+  // The pending Ready's sync finished: send, apply, advance.
+  void complete(NodeId id) {
+    RandomNode& node = nodes_[id];
+    if (!node.raft || !node.pending) return;
+    Ready ready = std::move(*node.pending);
+    node.pending.reset();
+    if (ready.must_sync) node.durable = node.storage;
+    for (Message& m : ready.messages) {
+      if (!faults_ || !blocked_.count({m.from, m.to})) network_.push_back(std::move(m));
+    }
+    if (ready.snapshot) node.applied_end = ready.snapshot->end_offset;
+    for (const Entry& entry : ready.committed) apply(id, entry);
+    node.raft->advance(ready);
+    check_leaders();
+    process(id);
   }
 
   void apply(NodeId id, const Entry& entry) {
@@ -128,8 +166,10 @@ class RandomCluster {
     uint64_t action = below(100);
     NodeId id = static_cast<NodeId>(1 + below(nodes_.size()));
     RandomNode& node = nodes_[id];
-    if (action < 40) {
+    if (action < 30) {
       deliver_one();
+    } else if (action < 40) {
+      complete(id);
     } else if (action < 60) {
       if (node.raft) node.raft->tick();
       process(id);
@@ -195,6 +235,7 @@ class RandomCluster {
     set_faults(false);
     for (auto& [id, node] : nodes_) {
       if (!node.raft) start(id);
+      complete(id);
     }
     std::string probe = "final-probe";
     bool proposed = false;
