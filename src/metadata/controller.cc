@@ -16,7 +16,6 @@ namespace fjord::metadata {
 namespace {
 
 namespace pm = protocol::metadata;
-constexpr int8_t kTopicResourceType = 2;  // ConfigResource.Type.TOPIC
 constexpr int32_t kLocalNodeId = 1;
 
 protocol::Uuid random_uuid() {
@@ -81,18 +80,6 @@ std::vector<uint8_t> config_record(const std::string& topic, const std::string& 
   return frame_metadata_record(r, 0);
 }
 
-template <typename Record>
-Result<Record> decode_body(const MetadataRecordView& view) {
-  Record record;
-  protocol::Reader reader(view.body);
-  record.decode(reader, view.version);
-  if (!reader.ok()) {
-    return Error{ErrorCode::kCorruptMessage,
-                 fmt::format("bad metadata record type {}: {}", view.type, reader.error())};
-  }
-  return record;
-}
-
 Status check_partition_count(int32_t count, int32_t max) {
   if (count < 1 || count > max) {
     return Error{ErrorCode::kInvalidPartitions,
@@ -144,10 +131,17 @@ Status validate_topic_name(std::string_view name) {
   return {};
 }
 
-Controller::Controller(ControllerOptions options, std::unique_ptr<MetadataLog> log)
-    : options_(std::move(options)), log_(std::move(log)) {}
+Controller::Controller(ControllerOptions options, MetadataStateMachine& state_machine,
+                       MetadataCommitter& committer)
+    : options_(std::move(options)), state_machine_(state_machine), committer_(committer) {}
 
 Controller::~Controller() = default;
+
+std::unique_ptr<Controller> Controller::create(const ControllerOptions& options,
+                                               MetadataStateMachine& state_machine,
+                                               MetadataCommitter& committer) {
+  return std::unique_ptr<Controller>(new Controller(options, state_machine, committer));
+}
 
 Result<std::unique_ptr<Controller>> Controller::open(const ControllerOptions& options,
                                                      int64_t now_ms) {
@@ -160,92 +154,21 @@ Result<std::unique_ptr<Controller>> Controller::open(const ControllerOptions& op
   }
   auto cluster_id = load_or_create_cluster_id(options.data_dir, options.cluster_id);
   if (!cluster_id) return cluster_id.error();
-  auto log = MetadataLog::open(options.data_dir / (std::string(kMetadataTopic) + "-0"), now_ms);
-  if (!log) return log.error();
-  std::unique_ptr<Controller> controller(new Controller(options, std::move(*log)));
-  auto image = std::make_shared<MetadataImage>();
-  image->cluster_id = *cluster_id;
-  controller->image_.store(std::move(image));
-  if (Status s = controller->replay(); !s) return s.error();
+  auto initial = std::make_shared<MetadataImage>();
+  initial->cluster_id = *cluster_id;
+  auto state_machine = std::make_unique<MetadataStateMachine>(std::move(initial));
+  auto committer = LocalCommitter::open(options.data_dir / (std::string(kMetadataTopic) + "-0"),
+                                        *state_machine, now_ms);
+  if (!committer) return committer.error();
+  std::unique_ptr<Controller> controller(new Controller(options, *state_machine, **committer));
+  controller->owned_state_machine_ = std::move(state_machine);
+  controller->local_committer_ = std::move(*committer);
   return controller;
 }
 
-Status Controller::replay() {
-  auto image = std::make_shared<MetadataImage>(*image_.load());
-  Status s = log_->replay([&](int64_t offset, const MetadataRecordView& record) {
-    return apply(offset, record, *image);
-  });
-  if (!s) return s;
-  image_.store(std::move(image));
-  return {};
-}
-
-Status Controller::apply(int64_t offset, const MetadataRecordView& record, MetadataImage& image) {
-  image.last_applied_offset = offset;
-  switch (record.type) {
-    case pm::TopicRecord::kApiKey: {
-      auto r = decode_body<pm::TopicRecord>(record);
-      if (!r) return r.error();
-      auto topic = std::make_shared<TopicInfo>();
-      topic->name = r->name;
-      topic->id = r->topic_id;
-      image.put(std::move(topic));
-      return {};
-    }
-    case pm::PartitionRecord::kApiKey: {
-      auto r = decode_body<pm::PartitionRecord>(record);
-      if (!r) return r.error();
-      const TopicInfo* existing = image.find(r->topic_id);
-      if (existing == nullptr) return {};  // topic removed later in the same history
-      auto topic = std::make_shared<TopicInfo>(*existing);
-      topic->partition_count = std::max(topic->partition_count, r->partition_id + 1);
-      image.put(std::move(topic));
-      return {};
-    }
-    case pm::ConfigRecord::kApiKey: {
-      auto r = decode_body<pm::ConfigRecord>(record);
-      if (!r) return r.error();
-      if (r->resource_type != kTopicResourceType) return {};
-      const TopicInfo* existing = image.find(r->resource_name);
-      if (existing == nullptr) return {};
-      auto topic = std::make_shared<TopicInfo>(*existing);
-      if (r->value) {
-        topic->configs[r->name] = *r->value;
-      } else {
-        topic->configs.erase(r->name);
-      }
-      image.put(std::move(topic));
-      return {};
-    }
-    case pm::RemoveTopicRecord::kApiKey: {
-      auto r = decode_body<pm::RemoveTopicRecord>(record);
-      if (!r) return r.error();
-      if (const TopicInfo* existing = image.find(r->topic_id)) image.erase(*existing);
-      return {};
-    }
-    case pm::ProducerIdsRecord::kApiKey: {
-      auto r = decode_body<pm::ProducerIdsRecord>(record);
-      if (!r) return r.error();
-      image.next_producer_id = std::max(image.next_producer_id, r->next_producer_id);
-      return {};
-    }
-    default:
-      return {};  // record types of later features are skipped, as KRaft readers do
-  }
-}
-
 Status Controller::commit(const std::vector<std::vector<uint8_t>>& records, int64_t now_ms) {
-  auto last_offset = log_->append(records, now_ms);
-  if (!last_offset) return last_offset.error();
-  auto image = std::make_shared<MetadataImage>(*image_.load());
-  int64_t offset = *last_offset - static_cast<int64_t>(records.size()) + 1;
-  for (const auto& value : records) {
-    auto view = parse_metadata_record(value);
-    assert(view.ok());
-    Status s = apply(offset++, *view, *image);
-    assert(s.ok());
-  }
-  image_.store(std::move(image));
+  auto committed = committer_.commit(records, now_ms);
+  if (!committed) return committed.error();
   return {};
 }
 
@@ -413,6 +336,9 @@ Status Controller::alter_configs(const std::string& name,
   return commit_configs(*topic, next, now_ms);
 }
 
-Status Controller::close() { return log_->close(); }
+Status Controller::close() {
+  if (local_committer_) return local_committer_->close();
+  return {};
+}
 
 }  // namespace fjord::metadata

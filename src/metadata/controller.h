@@ -1,11 +1,12 @@
 // Controller: the single writer of cluster metadata. Validates admin changes
-// (create/delete topics, add partitions, alter configs), writes them to the
-// metadata log, applies them to a new MetadataImage and publishes it. On one
-// node it runs in-process; the Raft controller of a later issue replaces the
-// log underneath without changing this interface.
+// (create/delete topics, add partitions, alter configs), turns them into
+// metadata records and hands them to a MetadataCommitter, which makes them one
+// durable batch of the metadata log; the MetadataStateMachine applies committed
+// batches and publishes the image. On one node (open()) the committer is the
+// LocalCommitter over the MetadataLog on disk; on a cluster (create()) it
+// proposes to the Raft leader.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -15,8 +16,10 @@
 #include <vector>
 
 #include "common/result.h"
+#include "metadata/committer.h"
 #include "metadata/image.h"
-#include "metadata/metadata_log.h"
+#include "metadata/local_committer.h"
+#include "metadata/state_machine.h"
 #include "metadata/topic_config.h"
 
 namespace fjord::metadata {
@@ -42,11 +45,19 @@ struct ConfigAlteration {
 
 class Controller {
  public:
+  // One node: the metadata log in options.data_dir, replayed into a state
+  // machine this controller owns.
   static Result<std::unique_ptr<Controller>> open(const ControllerOptions& options, int64_t now_ms);
+  // A cluster: records go to `committer`; `state_machine` (fed with the
+  // committed log by whoever drives the quorum) gives the image. Both must
+  // outlive the controller.
+  static std::unique_ptr<Controller> create(const ControllerOptions& options,
+                                            MetadataStateMachine& state_machine,
+                                            MetadataCommitter& committer);
   ~Controller();
 
   // The current image; cheap, lock-free, callable from any thread.
-  std::shared_ptr<const MetadataImage> image() const { return image_.load(); }
+  std::shared_ptr<const MetadataImage> image() const { return state_machine_.image(); }
 
   // partitions/replication_factor -1 mean the broker defaults.
   Result<std::shared_ptr<const TopicInfo>> create_topic(const std::string& name, int32_t partitions,
@@ -73,17 +84,19 @@ class Controller {
   Status close();
 
  private:
-  Controller(ControllerOptions options, std::unique_ptr<MetadataLog> log);
-  Status replay();
-  Status apply(int64_t offset, const MetadataRecordView& record, MetadataImage& image);
-  // Appends `records` durably, then applies them to a copy of the image and publishes it.
+  Controller(ControllerOptions options, MetadataStateMachine& state_machine,
+             MetadataCommitter& committer);
+  // Makes `records` one committed batch; image() shows it on success.
   Status commit(const std::vector<std::vector<uint8_t>>& records, int64_t now_ms);
   Status commit_configs(const TopicInfo& topic, const ConfigMap& next, int64_t now_ms);
 
   ControllerOptions options_;
-  std::unique_ptr<MetadataLog> log_;
+  // Set by open() only: the single node's own state machine and log.
+  std::unique_ptr<MetadataStateMachine> owned_state_machine_;
+  std::unique_ptr<LocalCommitter> local_committer_;
+  MetadataStateMachine& state_machine_;
+  MetadataCommitter& committer_;
   std::mutex write_mutex_;  // admin changes are rare; they take turns here, readers never lock
-  std::atomic<std::shared_ptr<const MetadataImage>> image_;
 };
 
 }  // namespace fjord::metadata

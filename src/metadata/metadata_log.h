@@ -22,6 +22,9 @@ namespace fjord::metadata {
 // The metadata log lives in the data dir as partition 0 of this (reserved) topic.
 inline constexpr std::string_view kMetadataTopic = "__cluster_metadata";
 
+// ConfigRecord.ResourceType of topic configs (Kafka's ConfigResource.Type.TOPIC).
+inline constexpr int8_t kTopicResourceType = 2;
+
 // One metadata record as stored in a record's value: frame version 1, then the
 // record type (apiKey), its version, and the body in flexible encoding.
 struct MetadataRecordView {
