@@ -5,7 +5,7 @@ RELEASE_DIR := build/release
 TEST_DIR := build/test
 FUZZ_DIR := build/fuzz
 
-.PHONY: deps build run cluster test unit-test integration-test fuzz bench clean format
+.PHONY: deps build run cluster test unit-test integration-test fuzz soak bench clean format
 
 deps:
 	@bash scripts/install-deps.sh
@@ -29,6 +29,14 @@ test: deps
 
 fuzz: deps
 	@FUZZ_SECONDS=$${FUZZ_SECONDS:-300} bash scripts/fuzz.sh
+
+# The Raft simulation for SOAK_SECONDS (default 30 min) on the sanitized build,
+# from a first seed that differs per run (printed; any seed replays alone).
+soak: deps
+	@cmake -S . -B $(TEST_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFJORD_SANITIZE=ON -DCMAKE_CXX_FLAGS="-O1" >/dev/null
+	@cmake --build $(TEST_DIR) -j $(JOBS) --target raft_sim
+	./$(TEST_DIR)/src/raft/simulation/raft_sim --seed $${SOAK_FIRST_SEED:-$$(date +%s)000} \
+	  --seeds 1000000000 --seconds $${SOAK_SECONDS:-1800}
 
 bench: build
 	@bash bench/run.sh
