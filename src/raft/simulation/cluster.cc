@@ -129,14 +129,26 @@ void Cluster::choose_scenario() {
   faults.loss = losses[rng_.below(4)];
   faults.duplicate = duplicates[rng_.below(3)];
   faults.slow = slows[rng_.below(3)];
-  faults.max_delay_us = rng_.between(500, 5000);
+  // Mostly a fast network; sometimes latencies near the election timeout.
+  faults.max_delay_us = rng_.chance(0.8) ? rng_.between(500, 5'000) : rng_.between(10'000, 60'000);
   network_ = std::make_unique<Network>(rng_, faults);
-  crash_weight_ = rng_.chance(0.8) ? static_cast<double>(rng_.between(1, 6)) : 0;
-  partition_weight_ = rng_.chance(0.7) ? static_cast<double>(rng_.between(1, 6)) : 0;
+  // Weights against 40 for a client proposal (see chaos()).
+  const double crash_weights[] = {0, 0.5, 1, 2, 4};
+  crash_weight_ = crash_weights[rng_.below(5)];
+  const double partition_weights[] = {0, 0.5, 1, 2, 4};
+  partition_weight_ = partition_weights[rng_.below(5)];
   config_weight_ = (spares > 0 || rng_.chance(0.3)) ? static_cast<double>(rng_.between(1, 4)) : 0;
   torn_write_chance_ = rng_.chance(0.5) ? 0.5 : 0;
   slow_sync_chance_ = rng_.chance(0.5) ? 0.05 : 0;
-  chaos_interval_us_ = rng_.between(2'000, 20'000);
+  chaos_interval_us_ = rng_.between(3'000, 20'000);
+  // Safety must not depend on the options: short timeouts make elections
+  // collide, and pre-vote and check-quorum only protect liveness.
+  const int election_ticks[] = {3, 5, 10, 10};
+  election_ticks_ = election_ticks[rng_.below(4)];
+  pre_vote_ = rng_.chance(0.8);
+  check_quorum_ = rng_.chance(0.8);
+  max_append_bytes_ = static_cast<size_t>(rng_.between(64, 1024));
+  max_inflight_appends_ = static_cast<int>(rng_.between(1, 8));
 
   Config config;
   for (int i = 1; i <= voters; ++i) config.voters.push_back(i);
@@ -166,10 +178,12 @@ RaftOptions Cluster::raft_options(const Node& node) const {
   RaftOptions raft;
   raft.self = node.id;
   raft.group = kGroup;
-  raft.election_ticks = 10;
+  raft.election_ticks = election_ticks_;
   raft.heartbeat_ticks = 1;
-  raft.max_append_bytes = 256;  // small, so catching up takes several appends
-  raft.max_inflight_appends = 4;
+  raft.pre_vote = pre_vote_;
+  raft.check_quorum = check_quorum_;
+  raft.max_append_bytes = max_append_bytes_;  // small, so catching up takes several appends
+  raft.max_inflight_appends = max_inflight_appends_;
   raft.max_uncommitted_bytes = 16 << 10;
   raft.random_seed =
       mix_hash(mix_hash(options_.seed, static_cast<uint64_t>(node.id)), node.incarnation);
@@ -246,9 +260,10 @@ void Cluster::deliver(Node& node, const Message& message) {
   history_hash_ = mix_hash(history_hash_, static_cast<uint64_t>(m.type));
   history_hash_ = mix_hash(history_hash_, static_cast<uint64_t>(m.term));
   if (options_.trace) {
-    trace(fmt::format("{} -> {}: {} term {} prev ({}, {}) entries {} hw {} success {} match {}",
-                      m.from, m.to, message_name(m.type), m.term, m.prev_end_offset, m.prev_term,
-                      m.entries.size(), m.high_watermark, m.success, m.match_end_offset));
+    trace(fmt::format(
+        "{} -> {}: {} term {} prev ({}, {}) entries {} hw {} success {} match {} read {}", m.from,
+        m.to, message_name(m.type), m.term, m.prev_end_offset, m.prev_term, m.entries.size(),
+        m.high_watermark, m.success, m.match_end_offset, m.read_context));
   }
   if (node.waiting_for_sync) {
     if (node.inbox.size() < kMaxInbox) node.inbox.push_back(message);
@@ -312,7 +327,9 @@ void Cluster::finish_ready(Node& node, Ready& ready) {
                     node.id));
   }
   for (const Message& message : ready.messages) send(message);
+  stats_.messages_sent += ready.messages.size();
   if (ready.snapshot) {
+    ++stats_.snapshots_installed;
     load_snapshot_state(node);
     if (node.applied_end != ready.snapshot->end_offset) {
       checker_.fail(fmt::format("node {}: Ready::snapshot ends at {} but storage's at {}", node.id,
@@ -320,8 +337,10 @@ void Cluster::finish_ready(Node& node, Ready& ready) {
     }
   }
   for (const Entry& entry : ready.committed) apply(node, entry);
-  for (const ReadState& read : ready.reads)
+  for (const ReadState& read : ready.reads) {
     checker_.read_ready(node.id, read.context, read.read_offset);
+    ++stats_.reads;
+  }
   node.raft->advance(ready);
 }
 
@@ -379,8 +398,9 @@ void Cluster::crash(Node& node) {
   node.inbox.clear();
   node.disk.crash(rng_, torn);
   ++node.incarnation;
-  ++crashes_;
-  schedule(rng_.between(1'000, 1'000'000),
+  ++stats_.crashes;
+  if (torn) ++stats_.torn_crashes;
+  schedule(rng_.between(1'000, 500'000),
            Event{.kind = EventKind::kRestart, .node = node.id, .incarnation = node.incarnation});
 }
 
@@ -427,6 +447,7 @@ void Cluster::client_propose() {
   const uint64_t id = next_payload_++;
   const auto count = static_cast<int32_t>(rng_.between(1, 3));
   auto result = leader->raft->propose(*payload_bytes(id, rng_.below(48)), count);
+  if (result.ok()) ++stats_.proposals;
   if (options_.trace) {
     trace(fmt::format("client proposes {} at node {}: {}", id, leader->id,
                       result.ok() ? fmt::format("offset {}", *result) : result.error().message));
@@ -439,6 +460,7 @@ void Cluster::take_snapshot() {
   if (node == nullptr || node->applied_end <= node->disk.start_offset()) return;
   trace(fmt::format("node {} snapshots at {}", node->id, node->applied_end));
   node->raft->snapshot_taken(node->applied_end, encode_state(node->applied_end, node->digest));
+  ++stats_.snapshots_taken;
   drive(*node);
 }
 
@@ -461,6 +483,7 @@ void Cluster::transfer_leadership() {
   const NodeId target = config.voters[rng_.below(config.voters.size())];
   if (target == leader->id) return;
   Status status = leader->raft->transfer_leadership(target);
+  if (status.ok()) ++stats_.transfers;
   trace(fmt::format("node {} transfers leadership to {}: {}", leader->id, target, status.ok()));
   drive(*leader);
 }
@@ -484,6 +507,7 @@ void Cluster::change_config() {
     change.type = rng_.chance(0.6) ? ConfigChangeType::kAddLearner : ConfigChangeType::kAddVoter;
   }
   auto result = leader->raft->change_config(change);
+  if (result.ok()) ++stats_.config_changes;
   trace(fmt::format("node {} config change {} node {}: {}", leader->id,
                     static_cast<int>(change.type), node,
                     result.ok() ? fmt::format("offset {}", *result) : result.error().message));
@@ -662,12 +686,32 @@ SimResult Cluster::run() {
   result.nodes = nodes_.size();
   result.committed_entries = checker_.committed_entries();
   result.leaders = checker_.leaders_seen();
-  result.crashes = crashes_;
+  result.stats = stats_;
   if (!result.ok) result.last_events.assign(last_events_.begin(), last_events_.end());
   return result;
 }
 
 // ---- Entry points ----------------------------------------------------------
+
+void SimStats::add(const SimStats& other) {
+  proposals += other.proposals;
+  reads += other.reads;
+  snapshots_taken += other.snapshots_taken;
+  snapshots_installed += other.snapshots_installed;
+  config_changes += other.config_changes;
+  transfers += other.transfers;
+  crashes += other.crashes;
+  torn_crashes += other.torn_crashes;
+  messages_sent += other.messages_sent;
+}
+
+std::string SimStats::to_string() const {
+  return fmt::format(
+      "{} proposals, {} reads, {} snapshots taken, {} installed, {} config changes, {} "
+      "transfers, {} crashes ({} torn), {} messages",
+      proposals, reads, snapshots_taken, snapshots_installed, config_changes, transfers, crashes,
+      torn_crashes, messages_sent);
+}
 
 SimResult run_simulation(const SimOptions& options) {
   Cluster cluster(options);

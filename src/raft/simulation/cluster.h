@@ -30,6 +30,21 @@ struct SimOptions {
   bool trace = false;  // print every event to stderr
 };
 
+// What a history exercised (to see that faults and features really happen).
+struct SimStats {
+  size_t proposals = 0;  // accepted by a leader
+  size_t reads = 0;      // answered with a ReadState
+  size_t snapshots_taken = 0;
+  size_t snapshots_installed = 0;  // Ready::snapshot from a leader
+  size_t config_changes = 0;       // accepted by a leader
+  size_t transfers = 0;            // accepted by a leader
+  size_t crashes = 0;
+  size_t torn_crashes = 0;
+  size_t messages_sent = 0;
+  void add(const SimStats& other);
+  std::string to_string() const;
+};
+
 struct SimResult {
   bool ok = true;
   std::string violation;
@@ -39,7 +54,7 @@ struct SimResult {
   size_t nodes = 0;
   size_t committed_entries = 0;
   size_t leaders = 0;  // terms that had a leader
-  size_t crashes = 0;
+  SimStats stats;
   std::vector<std::string> last_events;  // the events before a violation
 };
 
@@ -120,6 +135,11 @@ class Cluster {
   double config_weight_ = 0;
   double torn_write_chance_ = 0;
   double slow_sync_chance_ = 0;
+  int election_ticks_ = 10;
+  bool pre_vote_ = true;
+  bool check_quorum_ = true;
+  size_t max_append_bytes_ = 256;
+  int max_inflight_appends_ = 4;
   int64_t chaos_interval_us_ = 10'000;
 
   // Clients.
@@ -128,7 +148,7 @@ class Cluster {
   std::optional<uint64_t> probe_payload_;
   std::optional<Offset> probe_end_offset_;
   int64_t probe_proposed_us_ = 0;
-  size_t crashes_ = 0;
+  SimStats stats_;
   std::deque<std::string> last_events_;  // bounded: kTraceTail
 };
 

@@ -70,16 +70,18 @@ int main(int argc, char** argv) {
   const uint64_t first_seed = options.seed;
   uint64_t ran = 0;
   int failures = 0;
+  fjord::raft::sim::SimStats stats;
   for (; ran < seeds && (seconds == 0 || elapsed_s() < seconds); ++ran) {
     options.seed = first_seed + ran;
     const SimResult result = fjord::raft::sim::run_simulation(options);
+    stats.add(result.stats);
     if (seeds == 1) {
       std::printf(
           "seed %llu: %s, %lld events, %.3f s simulated, %zu nodes, %zu entries committed, "
-          "%zu leaders, %zu crashes, history %016llx\n",
+          "%zu leaders; %s; history %016llx\n",
           static_cast<unsigned long long>(options.seed), result.ok ? "ok" : "FAILED",
           static_cast<long long>(result.events), result.sim_time_us / 1e6, result.nodes,
-          result.committed_entries, result.leaders, result.crashes,
+          result.committed_entries, result.leaders, result.stats.to_string().c_str(),
           static_cast<unsigned long long>(result.history_hash));
     }
     if (!result.ok) {
@@ -87,7 +89,8 @@ int main(int argc, char** argv) {
       print_failure(argv[0], options, result);
     }
   }
-  std::printf("%llu seeds from %llu in %.1f s: %d failed\n", static_cast<unsigned long long>(ran),
-              static_cast<unsigned long long>(first_seed), elapsed_s(), failures);
+  std::printf("%llu seeds from %llu in %.1f s: %d failed; %s\n",
+              static_cast<unsigned long long>(ran), static_cast<unsigned long long>(first_seed),
+              elapsed_s(), failures, stats.to_string().c_str());
   return failures == 0 ? 0 : 1;
 }

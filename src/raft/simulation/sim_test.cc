@@ -51,12 +51,14 @@ TEST(RaftSimTest, SeedsWithinTheTimeBudget) {
   int failures = 0;
   int64_t events = 0;
   size_t committed = 0;
+  SimStats stats;
   while (elapsed_s() < budget_s && failures < kMaxReportedFailures) {
     SimOptions options;
     options.seed = first_seed + ran++;
     const SimResult result = run_simulation(options);
     events += result.events;
     committed += result.committed_entries;
+    stats.add(result.stats);
     if (!result.ok) {
       ++failures;
       ADD_FAILURE() << describe_failure(options, result);
@@ -64,9 +66,9 @@ TEST(RaftSimTest, SeedsWithinTheTimeBudget) {
   }
   std::printf(
       "raft simulation: %llu seeds (from %llu) in %.1f s, %lld events, %zu entries "
-      "committed, %d failed\n",
+      "committed, %d failed; %s\n",
       static_cast<unsigned long long>(ran), static_cast<unsigned long long>(first_seed),
-      elapsed_s(), static_cast<long long>(events), committed, failures);
+      elapsed_s(), static_cast<long long>(events), committed, failures, stats.to_string().c_str());
   EXPECT_GT(ran, 0u);
 }
 
