@@ -166,12 +166,14 @@ void Cluster::choose_scenario() {
     node->disk.sync();
     node->disk.take_new_entries();
   }
-  trace(
-      fmt::format("scenario: {} voters, {} spares{}, loss {} dup {} slow {}, crash {} "
-                  "partition {} config {} torn {} slow-sync {}",
-                  voters, spares, with_learner ? " (one a learner)" : "", faults.loss,
-                  faults.duplicate, faults.slow, crash_weight_, partition_weight_, config_weight_,
-                  torn_write_chance_, slow_sync_chance_));
+  trace(fmt::format(
+      "scenario: {} voters, {} spares{}, loss {} dup {} slow {} max delay {} us, "
+      "crash {} partition {} config {} torn {} slow-sync {}, election ticks {}, "
+      "pre-vote {}, check-quorum {}, append bytes {}, inflight {}",
+      voters, spares, with_learner ? " (one a learner)" : "", faults.loss, faults.duplicate,
+      faults.slow, faults.max_delay_us, crash_weight_, partition_weight_, config_weight_,
+      torn_write_chance_, slow_sync_chance_, election_ticks_, pre_vote_, check_quorum_,
+      max_append_bytes_, max_inflight_appends_));
 }
 
 RaftOptions Cluster::raft_options(const Node& node) const {

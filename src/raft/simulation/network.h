@@ -3,6 +3,7 @@
 // messages); links can be cut in one direction (asymmetric partitions) or both.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <set>
 #include <utility>
@@ -37,11 +38,14 @@ class Network {
   bool is_cut(NodeId from, NodeId to) const { return cut_links_.count({from, to}) != 0; }
   size_t cut_links() const { return cut_links_.size(); }
 
-  // The quiet phase: no loss, no duplicates, no long delays, no partitions.
+  // The quiet phase: no loss, no duplicates, no partitions, and latencies well
+  // below any election timeout (liveness needs them to be).
   void calm() {
     heal();
     faults_.loss = faults_.duplicate = faults_.slow = 0;
+    faults_.max_delay_us = std::min(faults_.max_delay_us, kCalmMaxDelayUs);
   }
+  static constexpr int64_t kCalmMaxDelayUs = 5'000;
   const NetworkFaults& faults() const { return faults_; }
 
  private:
