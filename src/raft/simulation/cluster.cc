@@ -461,7 +461,9 @@ void Cluster::take_snapshot() {
   Node* node = random_node(false);
   if (node == nullptr || node->applied_end <= node->disk.start_offset()) return;
   trace(fmt::format("node {} snapshots at {}", node->id, node->applied_end));
-  node->raft->snapshot_taken(node->applied_end, encode_state(node->applied_end, node->digest));
+  auto data = encode_state(node->applied_end, node->digest);
+  node->disk.expect_local_snapshot(data);
+  node->raft->snapshot_taken(node->applied_end, data);
   ++stats_.snapshots_taken;
   drive(*node);
 }

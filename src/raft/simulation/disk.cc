@@ -54,7 +54,11 @@ void SimDisk::append(std::span<const Entry> entries) {
 }
 
 void SimDisk::save_snapshot(const SnapshotMeta& meta, std::shared_ptr<const Bytes> data) {
-  Write write{.kind = Write::Kind::kSnapshot, .meta = meta, .data = std::move(data)};
+  const bool local = data != nullptr && data == local_snapshot_data_;
+  Write write{.kind = Write::Kind::kSnapshot,
+              .meta = meta,
+              .data = std::move(data),
+              .local_snapshot = local};
   apply(live_, write);
   unsynced_.push_back(std::move(write));
   log_snapshot_saved();
@@ -84,7 +88,7 @@ void SimDisk::crash(Rng& rng, bool torn) {
 
 bool SimDisk::has_unsynced_raft_state() const {
   for (const Write& write : unsynced_) {
-    if (write.kind != Write::Kind::kSnapshot) return true;
+    if (!write.local_snapshot) return true;
   }
   return false;
 }

@@ -48,8 +48,13 @@ class SimDisk final : public Storage {
   // unsynced writes (the last one torn when `torn`).
   void crash(Rng& rng, bool torn);
 
-  // Unsynced writes of the term, vote or log: messages must not leave before
-  // these are synced (a snapshot the node took itself may stay unsynced).
+  // The state machine is about to hand this snapshot to Raft (snapshot_taken).
+  void expect_local_snapshot(std::shared_ptr<const Bytes> data) {
+    local_snapshot_data_ = std::move(data);
+  }
+  // Unsynced writes of the term, vote, log or an installed snapshot: messages
+  // must not leave before these are synced. A snapshot the node took itself
+  // may stay unsynced (losing it loses nothing: the log below it is durable).
   bool has_unsynced_raft_state() const;
   const NodeLog& log() const { return log_; }
   // Entries appended to the live log since the last call, for log matching.
@@ -62,6 +67,7 @@ class SimDisk final : public Storage {
     std::vector<Entry> entries{};
     SnapshotMeta meta{};
     std::shared_ptr<const Bytes> data{};
+    bool local_snapshot = false;
   };
 
   static void apply(MemoryStorage& storage, const Write& write);
@@ -74,6 +80,7 @@ class SimDisk final : public Storage {
   std::vector<Write> unsynced_;  // bounded: the driver syncs after every Ready that wrote
   NodeLog log_;
   std::vector<LoggedEntry> new_entries_;
+  std::shared_ptr<const Bytes> local_snapshot_data_;
 };
 
 }  // namespace fjord::raft::sim

@@ -73,6 +73,22 @@ TEST(SimDiskTest, TheLogViewFollowsTruncationAndSnapshots) {
   EXPECT_TRUE(disk.take_new_entries().empty());
 }
 
+TEST(SimDiskTest, OnlyASnapshotTheNodeTookItselfMayStayUnsynced) {
+  SimDisk disk;
+  disk.append(entries_from(0, 4, 1));
+  disk.sync();
+  SnapshotMeta meta;
+  meta.end_offset = 2;
+  meta.last_term = 1;
+  auto local = encode_state(2, disk.log().entries[1].chain);
+  disk.expect_local_snapshot(local);
+  disk.save_snapshot(meta, local);
+  EXPECT_FALSE(disk.has_unsynced_raft_state());
+  meta.end_offset = 3;
+  disk.save_snapshot(meta, encode_state(3, disk.log().entries[0].chain));  // from a leader
+  EXPECT_TRUE(disk.has_unsynced_raft_state());
+}
+
 TEST(SimDiskTest, StateEncodingRoundTrips) {
   auto [end, digest] = decode_state(encode_state(1234, 0xfeedface12345678ULL));
   EXPECT_EQ(end, 1234);
