@@ -21,7 +21,7 @@ tsan_dir=build/tsan
 cmake -S . -B "$tsan_dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_CXX_FLAGS="-fsanitize=thread -O1 -Wno-tsan" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
   -DFJORD_WERROR="${FJORD_WERROR:-OFF}" >/dev/null
-cmake --build "$tsan_dir" -j "$jobs" --target net_test raft_transport_test
+cmake --build "$tsan_dir" -j "$jobs" --target net_test raft_transport_test raft_runtime_test
 TSAN_OPTIONS=halt_on_error=1 ctest --test-dir "$tsan_dir" -L threading -j "$jobs" --output-on-failure
 
 if [ -d tests/integration ] && ls tests/integration/test_*.py >/dev/null 2>&1; then
