@@ -7,6 +7,7 @@
 #include "raft/log_storage/quorum_state.h"
 #include "raft/log_storage/snapshot_file.h"
 #include "raft/log_storage/storage_conformance.h"
+#include "raft/memory_storage.h"
 #include "storage/test_util.h"
 
 namespace fjord::raft {
@@ -47,10 +48,21 @@ struct LogStorageHarness {
   }
 };
 
+// MemoryStorage keeps everything: a restart is a copy (as the simulation does).
+struct MemoryStorageHarness {
+  MemoryStorage s;
+  Storage& storage() { return s; }
+  void restart() {
+    MemoryStorage durable = s;
+    s = durable;
+  }
+};
+
 }  // namespace
 
 namespace testing {
 INSTANTIATE_TYPED_TEST_SUITE_P(LogStorage, StorageConformance, LogStorageHarness);
+INSTANTIATE_TYPED_TEST_SUITE_P(MemoryStorage, StorageConformance, MemoryStorageHarness);
 }  // namespace testing
 
 namespace {
