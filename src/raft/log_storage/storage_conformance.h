@@ -9,55 +9,11 @@
 
 #include <vector>
 
+#include "raft/log_storage/entry_matchers.h"
+#include "raft/log_storage/test_entries.h"
 #include "raft/storage.h"
-#include "records/batch.h"
-#include "storage/test_util.h"
 
 namespace fjord::raft::testing {
-
-inline Entry data_entry(Offset offset, Term term, int count, uint32_t seed = 0) {
-  Entry entry;
-  entry.offset = offset;
-  entry.term = term;
-  entry.count = count;
-  entry.type = EntryType::kData;
-  auto batch = storage::testing::make_value_batch(count, 30, 1'700'000'000'000, seed);
-  entry.data = std::make_shared<const Bytes>(std::move(batch));
-  return entry;
-}
-
-inline Entry control_entry(Offset offset, Term term, EntryType type, Config config = {}) {
-  Entry entry;
-  entry.offset = offset;
-  entry.term = term;
-  entry.type = type;
-  entry.config = std::move(config);
-  return entry;
-}
-
-// A data batch without its offset and epoch (which storage may rewrite).
-inline Bytes batch_content(const std::shared_ptr<const Bytes>& data) {
-  if (!data) return {};
-  Bytes bytes = *data;
-  records::set_base_offset(bytes, 0);
-  records::set_partition_leader_epoch(bytes, 0);
-  return bytes;
-}
-
-inline void expect_same_entries(const std::vector<Entry>& actual,
-                                const std::vector<Entry>& expected) {
-  ASSERT_EQ(actual.size(), expected.size());
-  for (size_t i = 0; i < actual.size(); ++i) {
-    EXPECT_EQ(actual[i].offset, expected[i].offset) << i;
-    EXPECT_EQ(actual[i].count, expected[i].count) << i;
-    EXPECT_EQ(actual[i].term, expected[i].term) << i;
-    EXPECT_EQ(actual[i].type, expected[i].type) << i;
-    EXPECT_EQ(actual[i].config, expected[i].config) << i;
-    if (expected[i].type == EntryType::kData) {
-      EXPECT_EQ(batch_content(actual[i].data), batch_content(expected[i].data)) << i;
-    }
-  }
-}
 
 // Term 1: a leader change, a config, 3 data entries of 1..3 records: offsets [0, 8).
 inline std::vector<Entry> first_term_entries() {
