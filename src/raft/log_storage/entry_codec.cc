@@ -159,6 +159,7 @@ Result<Entry> decode_entry(std::span<const uint8_t> batch) {
     entry.data = std::make_shared<const Bytes>(batch.begin(), batch.end());
     return entry;
   }
+  if (entry.count != 1) return corrupt("a control entry spans one offset");
   std::vector<uint8_t> scratch;
   std::optional<records::ControlType> type;
   std::optional<Result<Config>> config;
