@@ -642,14 +642,18 @@ Result<uint64_t> PartitionLog::batch_position(SegmentMap::const_iterator it, int
   if (!file.ok()) return file.error();
   BatchScanner scanner(**file, segment.scan_start_position(offset), segment.size_bytes(),
                        /*verify_crc=*/false);
+  int64_t scanned_end = -1;  // the offset after the last batch scanned
   while (true) {
     auto batch = scanner.next();
     if (!batch.ok()) return batch.error();
+    // The end of the segment is a boundary too (the next segment may start later).
+    if (!*batch && scanned_end == offset) return segment.size_bytes();
     if (!*batch || (*batch)->base_offset > offset || (*batch)->last_offset >= offset) {
       if (*batch && (*batch)->base_offset == offset) return (*batch)->position;
       return Error{ErrorCode::kInvalidRequest,
                    fmt::format("offset {} is not the start of a batch", offset)};
     }
+    scanned_end = (*batch)->last_offset + 1;
   }
 }
 

@@ -1,10 +1,12 @@
 // PartitionLog::truncate_to: suffix truncation at a batch boundary (a Raft
 // follower dropping its divergent entries), across segments, across restarts
 // and crashes, and with producer state.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "records/builder.h"
+#include "storage/file.h"
 #include "storage/partition_log.h"
 #include "storage/test_util.h"
 
@@ -112,6 +114,28 @@ TEST(Truncate, ToASegmentBaseLeavesAnEmptyActiveSegment) {
   log = open_log(dir.path());
   EXPECT_EQ(log->log_end_offset(), cut);
   EXPECT_EQ(read_all(*log), prefix(old_bytes, static_cast<int>(cut / 2)));
+}
+
+TEST(Truncate, AtTheEndOfASegmentFollowedByAGap) {
+  TempDir dir;
+  auto log = open_log(dir.path(), LogConfig());
+  auto old_bytes = append_batches(*log, 3, 0);
+  ASSERT_TRUE(log->close().ok());
+  log.reset();
+  // A segment that starts after a gap (compaction or a crash can leave one).
+  auto orphan = make_value_batch(2, 100, kNow, 99);
+  records::set_base_offset(orphan, 50);
+  {
+    auto file = File::open(dir.path() / "00000000000000000050.log", O_WRONLY | O_CREAT);
+    ASSERT_TRUE(file.ok());
+    ASSERT_TRUE((*file)->write_at(0, orphan).ok());
+  }
+  log = open_log(dir.path(), LogConfig());
+  ASSERT_EQ(log->log_end_offset(), 52);
+  ASSERT_TRUE(log->truncate_to(6, kNow).ok());
+  EXPECT_EQ(log->log_end_offset(), 6);
+  EXPECT_EQ(log->segment_base_offsets(), std::vector<int64_t>{0});
+  EXPECT_EQ(read_all(*log), old_bytes);
 }
 
 TEST(Truncate, RejectsOffsetsInsideABatchOrOutOfRange) {
