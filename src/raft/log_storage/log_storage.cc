@@ -101,13 +101,15 @@ Result<std::unique_ptr<LogStorage>> LogStorage::open(const std::filesystem::path
 }
 
 // Reads every batch header from the log start: the term index, and a check
-// that the log is a Raft log (contiguous batches, terms never decreasing). The
-// log is cut at the first batch that breaks it.
+// that the log is a Raft log. A gap between batches can follow a crash that
+// persisted a new segment but not the end of the one before (unsynced, so
+// never acknowledged): the log is cut (durably) at the gap. A term going back
+// or a control batch that is not ours never comes from a crash: that is damage
+// or the wrong directory, an error rather than data destroyed.
 Status LogStorage::load_terms() {
   Offset at = log_->log_start_offset();
   std::optional<Offset> expected;
-  std::optional<Offset> cut;
-  while (at < log_->log_end_offset() && !cut) {
+  while (at < log_->log_end_offset()) {
     auto read = log_->read(at, kScanChunkBytes, INT64_MAX);
     if (!read.ok()) return read.error();
     auto bytes = read_bytes(*read);
@@ -117,24 +119,31 @@ Status LogStorage::load_terms() {
       const auto header = records::read_header(std::span(*bytes).subspan(pos));
       const auto batch = std::span(*bytes).subspan(pos, header.size_bytes());
       pos += header.size_bytes();
+      if (expected && header.base_offset != *expected) return cut_at_gap(*expected);
       const Term term = header.partition_leader_epoch;
-      const bool follows = !expected || header.base_offset == *expected;
-      const bool valid = follows && term >= 0 && term >= terms_.last_term().value_or(0) &&
-                         (!header.is_control() || decode_entry(batch).ok());
-      if (!valid) {
-        cut = expected.value_or(header.base_offset);
-        break;
+      if (term < terms_.last_term().value_or(0) ||
+          (header.is_control() && !decode_entry(batch).ok())) {
+        return Error{
+            ErrorCode::kCorruptMessage,
+            fmt::format("raft log {}: the batch at offset {} (term {}) does not continue "
+                        "the Raft log (terms so far up to {})",
+                        dir_.string(), header.base_offset, term, terms_.last_term().value_or(0))};
       }
       terms_.note_entry(header.base_offset, term);
       expected = header.last_offset() + 1;
     }
     if (expected) at = *expected;
   }
-  if (!cut) return {};
-  fmt::print(stderr, "fjord: raft log {}: not a Raft log from offset {} on; truncating it there\n",
-             dir_.string(), *cut);
-  terms_.truncate(*cut);
-  return log_->truncate_to(std::max(*cut, log_->log_start_offset()), wall_clock_ms());
+  return {};
+}
+
+Status LogStorage::cut_at_gap(Offset offset) {
+  fmt::print(stderr,
+             "fjord: raft log {}: a gap after offset {} (an unsynced write lost in a "
+             "crash); truncating the log there\n",
+             dir_.string(), offset);
+  terms_.truncate(offset);
+  return log_->truncate_to(offset, wall_clock_ms());
 }
 
 Status LogStorage::reconcile_with_snapshot() {

@@ -29,8 +29,10 @@ class LogStorage final : public Storage {
  public:
   // Creates the directory for a new group or loads an existing one: the hard
   // state, the newest valid snapshot, the log (recovered after a crash: a torn
-  // tail is cut) and its term index. Errors: kCorruptMessage for a damaged
-  // quorum-state or a log that does not reach back to the snapshot,
+  // tail or a gap left by a crash is cut) and its term index. Errors:
+  // kCorruptMessage for a damaged quorum-state, a log that is not a Raft log
+  // (terms going back, foreign control batches) or that does not reach back to
+  // the snapshot,
   // kKafkaStorageError for I/O.
   static Result<std::unique_ptr<LogStorage>> open(const std::filesystem::path& dir,
                                                   const LogStorageOptions& options = {});
@@ -59,6 +61,7 @@ class LogStorage final : public Storage {
  private:
   LogStorage(std::filesystem::path dir, std::unique_ptr<storage::PartitionLog> log);
   Status load_terms();
+  Status cut_at_gap(Offset offset);
   Status reconcile_with_snapshot();
   Status move_log_start(const SnapshotMeta& meta);
   Status append_batches(std::span<uint8_t> batches, Offset expected_base);

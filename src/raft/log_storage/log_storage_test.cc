@@ -213,7 +213,7 @@ TEST(LogStorage, KeepsTheNewestTwoSnapshots) {
   EXPECT_EQ(list_snapshots(dir.path()).size(), 2u);
 }
 
-TEST(LogStorage, ABatchThatBreaksTheTermOrderIsCutAtOpen) {
+TEST(LogStorage, ABatchThatBreaksTheTermOrderStopsTheOpen) {
   TempDir dir;
   auto s = open_storage(dir.path());
   s->append(std::vector<Entry>{data_entry(0, 5, 2), data_entry(2, 5, 1)});
@@ -227,9 +227,32 @@ TEST(LogStorage, ABatchThatBreaksTheTermOrderIsCutAtOpen) {
     ASSERT_TRUE((*log)->append(batch, 0).ok());
     ASSERT_TRUE((*log)->close().ok());
   }
+  auto opened = LogStorage::open(dir.path(), small_segments());
+  EXPECT_EQ(opened.code(), ErrorCode::kCorruptMessage);
+}
+
+TEST(LogStorage, AGapLeftByACrashIsCutAtOpen) {
+  TempDir dir;
+  auto s = open_storage(dir.path());
+  s->append(std::vector<Entry>{data_entry(0, 5, 2), data_entry(2, 5, 1)});
+  s->sync();
+  s.reset();  // crash
+  // A later segment survived while the end of the one before did not.
+  auto batch = data_entry(100, 5, 1).data;
+  Bytes bytes = *batch;
+  records::set_base_offset(bytes, 100);
+  records::set_partition_leader_epoch(bytes, 5);
+  const auto orphan = dir.path() / "00000000000000000100.log";
+  {
+    std::ofstream out(orphan, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+  }
   s = open_storage(dir.path());
   EXPECT_EQ(s->end_offset(), 3);
-  EXPECT_EQ(s->term_at(2), 5);
+  EXPECT_FALSE(std::filesystem::exists(orphan));
+  s->append(std::vector<Entry>{data_entry(3, 6, 2)});
+  EXPECT_EQ(s->term_at(4), 6);
 }
 
 TEST(LogStorageDeathTest, AMalformedDataEntryStopsTheProcess) {
