@@ -496,6 +496,30 @@ TEST(RaftTest, RemovedLeaderStepsDownOnceTheChangeCommits) {
   EXPECT_EQ(cluster.applied_texts(3), (std::vector<std::string>{"without-1"}));
 }
 
+// The leader removes itself, but the change reaches nobody before it loses its
+// quorum. The remaining voter needs its vote, which its longer log refuses; the
+// removed voter must campaign (for the new configuration) to commit the change.
+TEST(RaftTest, LeaderThatRemovedItselfAndLostItsQuorumStillCommitsTheChange) {
+  Cluster cluster({1, 2, 3});
+  cluster.elect(1);
+  ASSERT_TRUE(cluster.raft(1).change_config({ConfigChangeType::kRemoveVoter, 2}).ok());
+  cluster.deliver();
+  cluster.tick(1);
+  cluster.deliver();
+  ASSERT_EQ(cluster.raft(3).status().config.voters, (std::vector<NodeId>{1, 3}));
+  cluster.crash(2);
+  cluster.isolate(1);
+  ASSERT_TRUE(cluster.raft(1).change_config({ConfigChangeType::kRemoveVoter, 1}).ok());
+  for (int i = 0; i < 2 * 10 + 1; ++i) cluster.tick(1);
+  cluster.deliver();
+  ASSERT_NE(cluster.raft(1).role(), Role::kLeader);
+  cluster.heal();
+  for (int i = 0; i < 500 && cluster.raft(3).role() != Role::kLeader; ++i) cluster.tick_all();
+  ASSERT_EQ(cluster.raft(3).role(), Role::kLeader);
+  EXPECT_EQ(cluster.raft(3).status().config.voters, (std::vector<NodeId>{3}));
+  EXPECT_GE(cluster.raft(3).high_watermark(), cluster.node(1).storage.end_offset());
+}
+
 TEST(RaftTest, LeadershipTransferHandsOverToTheTarget) {
   Cluster cluster({1, 2, 3});
   cluster.elect(1);
