@@ -215,6 +215,7 @@ Ready Raft::State::make_ready() {
     handed_out_offset = std::max(handed_out_offset, installed_snapshot->end_offset);
     ready.snapshot = std::move(installed_snapshot);
     installed_snapshot.reset();
+    snapshot_handed_out = true;
   }
   if (handed_out_offset < high_watermark) {
     ready.committed = storage.entries(handed_out_offset, high_watermark, options.max_append_bytes);
@@ -227,7 +228,10 @@ Ready Raft::State::make_ready() {
 
 void Raft::State::advance(const Ready& ready) {
   if (ready.must_sync) durable_end_offset = std::max(durable_end_offset, ready_sync_end_offset);
-  if (ready.snapshot) applied_offset = std::max(applied_offset, ready.snapshot->end_offset);
+  if (ready.snapshot) {
+    applied_offset = std::max(applied_offset, ready.snapshot->end_offset);
+    snapshot_handed_out = false;
+  }
   if (!ready.committed.empty()) {
     applied_offset = std::max(applied_offset, ready.committed.back().end_offset());
   }

@@ -132,6 +132,7 @@ struct Raft::State {
   bool dirty = false;  // storage written since the last ready()
   std::vector<Message> outbox;
   std::optional<SnapshotMeta> installed_snapshot;
+  bool snapshot_handed_out = false;  // a Ready with a snapshot is not advanced yet
   std::vector<ReadState> ready_reads;
 
   // raft.cc: roles and plumbing.

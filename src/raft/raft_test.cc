@@ -431,6 +431,36 @@ TEST(RaftTest, LaggingFollowerGetsTheSnapshot) {
   EXPECT_EQ(cluster.raft(3).status().applied_offset, cluster.raft(1).high_watermark());
 }
 
+// A second snapshot must not replace the first in Storage while the driver is
+// still applying the first (its Ready not advanced yet).
+TEST(RaftTest, NoSecondSnapshotIsInstalledWhileTheFirstIsBeingApplied) {
+  Cluster cluster({1, 2, 3});
+  auto snapshot_message = [](Offset end_offset) {
+    Message m;
+    m.type = MessageType::kSnapshot;
+    m.from = 1;
+    m.to = 2;
+    m.term = 1;
+    m.snapshot = {.end_offset = end_offset, .last_term = 1, .config = {{1, 2, 3}, {}}};
+    m.snapshot_data = std::make_shared<const Bytes>(bytes_of("s" + std::to_string(end_offset)));
+    return m;
+  };
+  Raft& follower = cluster.raft(2);
+  follower.step(snapshot_message(10));
+  Ready first = follower.ready();
+  ASSERT_TRUE(first.snapshot.has_value());
+  follower.step(snapshot_message(20));
+  EXPECT_EQ(cluster.node(2).storage.snapshot_meta().end_offset, 10);
+  follower.advance(first);
+  follower.step(snapshot_message(20));
+  Ready second = follower.ready();
+  ASSERT_TRUE(second.snapshot.has_value());
+  EXPECT_EQ(second.snapshot->end_offset, 20);
+  EXPECT_EQ(cluster.node(2).storage.snapshot_meta().end_offset, 20);
+  follower.advance(second);
+  EXPECT_EQ(follower.status().applied_offset, 20);
+}
+
 TEST(RaftTest, AddsALearnerPromotesItAndRemovesVoters) {
   Cluster cluster({1, 2, 3});
   cluster.elect(1);

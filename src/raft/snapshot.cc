@@ -47,6 +47,11 @@ void Raft::State::handle_snapshot(const Message& m) {
              storage.term_at(meta.end_offset - 1) == meta.last_term) {
     // Our log already holds what it covers: commit up to it, keep the log.
     high_watermark = meta.end_offset;
+  } else if (snapshot_handed_out) {
+    // The driver is still applying a snapshot we handed out (its Ready is not
+    // advanced): replacing it in Storage now would pull it from under the
+    // driver. The leader sends it again.
+    return;
   } else {
     install_snapshot(meta, m.snapshot_data);
   }
