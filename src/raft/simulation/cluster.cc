@@ -149,6 +149,12 @@ void Cluster::choose_scenario() {
   check_quorum_ = rng_.chance(0.8);
   max_append_bytes_ = static_cast<size_t>(rng_.between(64, 1024));
   max_inflight_appends_ = static_cast<int>(rng_.between(1, 8));
+  // Raft allows step/tick/propose between ready() and advance(): some drivers
+  // keep stepping while the fsync runs, others queue until it ends.
+  step_while_syncing_ = rng_.chance(0.5);
+  if (options_.driver != DriverMode::kFromSeed) {
+    step_while_syncing_ = options_.driver == DriverMode::kStepWhileSyncing;
+  }
 
   Config config;
   for (int i = 1; i <= voters; ++i) config.voters.push_back(i);
@@ -169,11 +175,11 @@ void Cluster::choose_scenario() {
   trace(fmt::format(
       "scenario: {} voters, {} spares{}, loss {} dup {} slow {} max delay {} us, "
       "crash {} partition {} config {} torn {} slow-sync {}, election ticks {}, "
-      "pre-vote {}, check-quorum {}, append bytes {}, inflight {}",
+      "pre-vote {}, check-quorum {}, append bytes {}, inflight {}, step while syncing {}",
       voters, spares, with_learner ? " (one a learner)" : "", faults.loss, faults.duplicate,
       faults.slow, faults.max_delay_us, crash_weight_, partition_weight_, config_weight_,
       torn_write_chance_, slow_sync_chance_, election_ticks_, pre_vote_, check_quorum_,
-      max_append_bytes_, max_inflight_appends_));
+      max_append_bytes_, max_inflight_appends_, step_while_syncing_));
 }
 
 RaftOptions Cluster::raft_options(const Node& node) const {
@@ -267,7 +273,7 @@ void Cluster::deliver(Node& node, const Message& message) {
         m.to, message_name(m.type), m.term, m.prev_end_offset, m.prev_term, m.entries.size(),
         m.high_watermark, m.success, m.match_end_offset, m.read_context));
   }
-  if (node.waiting_for_sync) {
+  if (node.waiting_for_sync && !step_while_syncing_) {
     if (node.inbox.size() < kMaxInbox) node.inbox.push_back(message);
     return;
   }
@@ -276,7 +282,7 @@ void Cluster::deliver(Node& node, const Message& message) {
 }
 
 void Cluster::tick(Node& node) {
-  if (node.waiting_for_sync) {
+  if (node.waiting_for_sync && !step_while_syncing_) {
     node.pending_ticks = std::min(node.pending_ticks + 1, kMaxPendingTicks);
     return;
   }
@@ -649,13 +655,14 @@ Cluster::Node* Cluster::node_by_id(NodeId id) {
   return nodes_[static_cast<size_t>(id - 1)].get();
 }
 
-// A random up node not waiting for a sync; with `must_be_idle_leader`, one that
-// believes it leads (possibly a stale leader).
-Cluster::Node* Cluster::random_node(bool must_be_idle_leader) {
+// A random up node that takes calls now (not waiting for a sync, unless the
+// driver steps during syncs); with `leader`, one that believes it leads
+// (possibly a stale leader).
+Cluster::Node* Cluster::random_node(bool leader) {
   std::vector<Node*> candidates;
   for (auto& node : nodes_) {
-    if (!node->up || node->waiting_for_sync) continue;
-    if (must_be_idle_leader && node->raft->role() != Role::kLeader) continue;
+    if (!node->up || (node->waiting_for_sync && !step_while_syncing_)) continue;
+    if (leader && node->raft->role() != Role::kLeader) continue;
     candidates.push_back(node.get());
   }
   if (candidates.empty()) return nullptr;
@@ -748,6 +755,8 @@ std::string replay_command(const std::string& raft_sim_path, const SimOptions& o
   if (options.planted_bug != PlantedBug::kNone) {
     command += fmt::format(" --planted-bug {}", planted_bug_name(options.planted_bug));
   }
+  if (options.driver == DriverMode::kQueueWhileSyncing) command += " --driver queue";
+  if (options.driver == DriverMode::kStepWhileSyncing) command += " --driver step";
   return command;
 }
 

@@ -23,10 +23,15 @@
 
 namespace fjord::raft::sim {
 
+// How the driver treats a node whose Ready waits for its fsync: queue what
+// arrives until the sync ends, or keep stepping (Raft allows both).
+enum class DriverMode : uint8_t { kFromSeed, kQueueWhileSyncing, kStepWhileSyncing };
+
 struct SimOptions {
   uint64_t seed = 1;
   int64_t steps = 3000;  // events of the faulty phase
   PlantedBug planted_bug = PlantedBug::kNone;
+  DriverMode driver = DriverMode::kFromSeed;
   bool trace = false;  // print every event to stderr
 };
 
@@ -113,7 +118,7 @@ class Cluster {
   void check_step();
 
   Node* node_by_id(NodeId id);
-  Node* random_node(bool must_be_idle_leader);
+  Node* random_node(bool leader);
   void trace(const std::string& line);
 
   SimOptions options_;
@@ -140,6 +145,7 @@ class Cluster {
   bool check_quorum_ = true;
   size_t max_append_bytes_ = 256;
   int max_inflight_appends_ = 4;
+  bool step_while_syncing_ = false;
   int64_t chaos_interval_us_ = 10'000;
 
   // Clients.

@@ -1,5 +1,7 @@
 // raft_sim: runs (and replays) simulated Raft histories.
 //   raft_sim --seed 1234 [--steps 3000] [--planted-bug commit-without-majority] [--trace]
+//            [--driver seed|queue|step]   (how a node treats input during an fsync; default:
+//                                          the seed chooses)
 //   raft_sim --seed 1 --seeds 100000 --seconds 1800     (a soak: many seeds from --seed on)
 // Exit status 1 when a history violates a property; the output names the seed
 // and the command that replays it.
@@ -18,9 +20,10 @@ using fjord::raft::sim::SimOptions;
 using fjord::raft::sim::SimResult;
 
 void usage() {
-  std::fprintf(stderr,
-               "usage: raft_sim --seed N [--steps N] [--planted-bug none|commit-without-majority|"
-               "grant-every-vote] [--trace] [--seeds COUNT] [--seconds S]\n");
+  std::fprintf(
+      stderr,
+      "usage: raft_sim --seed N [--steps N] [--planted-bug none|commit-without-majority|"
+      "grant-every-vote] [--driver seed|queue|step] [--trace] [--seeds COUNT] [--seconds S]\n");
   std::exit(2);
 }
 
@@ -35,6 +38,7 @@ void print_failure(const std::string& self, const SimOptions& options, const Sim
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // a soak's failures show up as they happen
   SimOptions options;
   uint64_t seeds = 1;
   double seconds = 0;  // 0: no wall-time budget
@@ -52,6 +56,15 @@ int main(int argc, char** argv) {
       auto bug = fjord::raft::sim::planted_bug_from_name(value());
       if (!bug) usage();
       options.planted_bug = *bug;
+    } else if (arg == "--driver") {
+      const std::string mode = value();
+      if (mode == "queue") {
+        options.driver = fjord::raft::sim::DriverMode::kQueueWhileSyncing;
+      } else if (mode == "step") {
+        options.driver = fjord::raft::sim::DriverMode::kStepWhileSyncing;
+      } else if (mode != "seed") {
+        usage();
+      }
     } else if (arg == "--trace") {
       options.trace = true;
     } else if (arg == "--seeds") {
