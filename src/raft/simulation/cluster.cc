@@ -147,7 +147,9 @@ void Cluster::choose_scenario() {
   election_ticks_ = election_ticks[rng_.below(4)];
   pre_vote_ = rng_.chance(0.8);
   check_quorum_ = rng_.chance(0.8);
-  max_append_bytes_ = static_cast<size_t>(rng_.between(64, 1024));
+  // Sometimes one entry per Append, so that old-term entries and a new
+  // leader's LeaderChange entry travel (and are acknowledged) separately.
+  max_append_bytes_ = rng_.chance(0.3) ? 1 : static_cast<size_t>(rng_.between(64, 1024));
   max_inflight_appends_ = static_cast<int>(rng_.between(1, 8));
   // Raft allows step/tick/propose between ready() and advance(): some drivers
   // keep stepping while the fsync runs, others queue until it ends.
