@@ -13,6 +13,7 @@
 #include <string>
 
 #include "raft/simulation/cluster.h"
+#include "raft/simulation/replay_on_abort.h"
 
 namespace {
 
@@ -84,8 +85,10 @@ int main(int argc, char** argv) {
   uint64_t ran = 0;
   int failures = 0;
   fjord::raft::sim::SimStats stats;
+  fjord::raft::sim::install_replay_on_abort();
   for (; ran < seeds && (seconds == 0 || elapsed_s() < seconds); ++ran) {
     options.seed = first_seed + ran;
+    fjord::raft::sim::set_replay_on_abort(fjord::raft::sim::replay_command(argv[0], options));
     const SimResult result = fjord::raft::sim::run_simulation(options);
     stats.add(result.stats);
     if (seeds == 1) {

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "raft/simulation/cluster.h"
+#include "raft/simulation/replay_on_abort.h"
 
 namespace fjord::raft::sim {
 namespace {
@@ -42,6 +43,7 @@ TEST(RaftSimTest, SeedsWithinTheTimeBudget) {
   const bool soak = env_or("RAFT_SIM_SOAK", 0) != 0;
   const double budget_s = env_or("RAFT_SIM_SECONDS", soak ? 1800 : 60);
   const auto first_seed = static_cast<uint64_t>(env_or("RAFT_SIM_FIRST_SEED", 1));
+  install_replay_on_abort();
   constexpr int kMaxReportedFailures = 5;
   const auto started = std::chrono::steady_clock::now();
   auto elapsed_s = [&] {
@@ -55,6 +57,7 @@ TEST(RaftSimTest, SeedsWithinTheTimeBudget) {
   while (elapsed_s() < budget_s && failures < kMaxReportedFailures) {
     SimOptions options;
     options.seed = first_seed + ran++;
+    set_replay_on_abort(replay_command(raft_sim_path(), options));
     const SimResult result = run_simulation(options);
     events += result.events;
     committed += result.committed_entries;
