@@ -139,6 +139,7 @@ void Cluster::choose_scenario() {
   partition_weight_ = partition_weights[rng_.below(5)];
   config_weight_ = (spares > 0 || rng_.chance(0.3)) ? static_cast<double>(rng_.between(1, 4)) : 0;
   torn_write_chance_ = rng_.chance(0.5) ? 0.5 : 0;
+  new_leader_crash_chance_ = crash_weight_ > 0 && rng_.chance(0.5) ? 0.3 : 0;
   slow_sync_chance_ = rng_.chance(0.5) ? 0.05 : 0;
   chaos_interval_us_ = rng_.between(3'000, 20'000);
   // Safety must not depend on the options: short timeouts make elections
@@ -247,6 +248,11 @@ void Cluster::process(Event& event) {
       break;
     case EventKind::kSyncDone:
       if (node != nullptr && node->up && node->incarnation == event.incarnation) sync_done(*node);
+      break;
+    case EventKind::kCrash:
+      if (!quiet_ && node != nullptr && node->up && node->incarnation == event.incarnation) {
+        crash(*node);
+      }
       break;
     case EventKind::kRestart:
       if (node != nullptr && !node->up && node->incarnation == event.incarnation) start(*node);
@@ -526,8 +532,11 @@ void Cluster::change_config() {
   drive(*leader);
 }
 
+// Half of the crashes hit a leader: leader changes are where Raft's subtle
+// cases (figure 8, lost acknowledgements) live.
 void Cluster::crash_someone() {
-  Node* node = random_node(false);
+  Node* node = rng_.chance(0.5) ? random_node(true) : nullptr;
+  if (node == nullptr) node = random_node(false);
   if (node != nullptr) crash(*node);
 }
 
@@ -637,6 +646,11 @@ void Cluster::check_step() {
     const Role role = node->raft->role();
     if (role != node->last_role || term != node->last_term) {
       trace(fmt::format("node {} is {} in term {}", node->id, role_name(role), term));
+      if (role == Role::kLeader && !quiet_ && rng_.chance(new_leader_crash_chance_)) {
+        schedule(
+            rng_.between(0, 3 * tick_us_),
+            Event{.kind = EventKind::kCrash, .node = node->id, .incarnation = node->incarnation});
+      }
       node->last_role = role;
       node->last_term = term;
     }

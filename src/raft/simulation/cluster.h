@@ -78,7 +78,7 @@ class Cluster {
  private:
   struct Node;
   struct Event;
-  enum class EventKind : uint8_t { kDeliver, kTick, kSyncDone, kRestart, kChaos, kProbe };
+  enum class EventKind : uint8_t { kDeliver, kTick, kSyncDone, kRestart, kCrash, kChaos, kProbe };
 
   // Setup.
   void choose_scenario();
@@ -139,6 +139,7 @@ class Cluster {
   double partition_weight_ = 0;
   double config_weight_ = 0;
   double torn_write_chance_ = 0;
+  double new_leader_crash_chance_ = 0;  // a new leader crashes within a few ms
   double slow_sync_chance_ = 0;
   int election_ticks_ = 10;
   bool pre_vote_ = true;
