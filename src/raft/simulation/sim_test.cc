@@ -19,16 +19,9 @@
 namespace fjord::raft::sim {
 namespace {
 
-// The driver these tests use. Seeds that step messages while a node's fsync
-// runs (the raft_sim default) currently fail: a second snapshot installed
-// before advance() replaces the one Ready::snapshot names (reported to the
-// core in /tmp/raft/bugs.md, 22:50). Switch to kFromSeed once that is fixed.
-constexpr DriverMode kTestDriver = DriverMode::kQueueWhileSyncing;
-
 SimOptions test_options(uint64_t seed) {
   SimOptions options;
   options.seed = seed;
-  options.driver = kTestDriver;
   return options;
 }
 
