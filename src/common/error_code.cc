@@ -58,6 +58,9 @@ std::string_view error_name(ErrorCode code) {
     case ErrorCode::kKafkaStorageError: return "KAFKA_STORAGE_ERROR";
     case ErrorCode::kLogDirNotFound: return "LOG_DIR_NOT_FOUND";
     case ErrorCode::kUnknownTopicId: return "UNKNOWN_TOPIC_ID";
+    case ErrorCode::kStaleBrokerEpoch: return "STALE_BROKER_EPOCH";
+    case ErrorCode::kBrokerIdNotRegistered: return "BROKER_ID_NOT_REGISTERED";
+    case ErrorCode::kInconsistentClusterId: return "INCONSISTENT_CLUSTER_ID";
     case ErrorCode::kUnsupportedCompressionType: return "UNSUPPORTED_COMPRESSION_TYPE";
     case ErrorCode::kInvalidRecord: return "INVALID_RECORD";
     case ErrorCode::kFetchSessionIdNotFound: return "FETCH_SESSION_ID_NOT_FOUND";

@@ -78,6 +78,9 @@ enum class ErrorCode : int16_t {
   kUnstableOffsetCommit = 88,
   kGroupSubscribedToTopic = 86,
   kTransactionalIdNotFound = 105,
+  kStaleBrokerEpoch = 77,
+  kBrokerIdNotRegistered = 102,
+  kInconsistentClusterId = 104,
 };
 
 inline int16_t to_wire(ErrorCode code) { return static_cast<int16_t>(code); }

@@ -7,6 +7,9 @@
 #include <fstream>
 
 #include "protocol/generated/metadata/config_record.h"
+#include "protocol/generated/metadata/fence_broker_record.h"
+#include "protocol/generated/metadata/register_broker_record.h"
+#include "protocol/generated/metadata/unfence_broker_record.h"
 #include "protocol/generated/metadata/partition_record.h"
 #include "protocol/generated/metadata/producer_ids_record.h"
 #include "protocol/generated/metadata/remove_topic_record.h"
@@ -16,7 +19,6 @@ namespace fjord::metadata {
 namespace {
 
 namespace pm = protocol::metadata;
-constexpr int32_t kLocalNodeId = 1;
 
 protocol::Uuid random_uuid() {
   protocol::Uuid id;
@@ -58,13 +60,14 @@ std::vector<uint8_t> topic_record(const TopicInfo& topic) {
   return frame_metadata_record(r, 0);
 }
 
-std::vector<uint8_t> partition_record(const protocol::Uuid& topic_id, int32_t partition) {
+std::vector<uint8_t> partition_record(const protocol::Uuid& topic_id, int32_t partition,
+                                      const std::vector<int32_t>& replicas) {
   pm::PartitionRecord r;
   r.partition_id = partition;
   r.topic_id = topic_id;
-  r.replicas = {kLocalNodeId};
-  r.isr = {kLocalNodeId};
-  r.leader = kLocalNodeId;
+  r.replicas = replicas;
+  r.isr = replicas;
+  r.leader = replicas.front();
   r.leader_epoch = 0;
   r.partition_epoch = 0;
   return frame_metadata_record(r, 0);
@@ -181,17 +184,15 @@ Result<std::shared_ptr<const TopicInfo>> Controller::create_topic(
     return s.error();
   }
   if (replication_factor == -1) replication_factor = options_.default_replication_factor;
-  if (replication_factor != 1) {
-    return Error{ErrorCode::kInvalidReplicationFactor,
-                 fmt::format("replication factor {} is larger than the 1 available broker",
-                             replication_factor)};
-  }
   if (Status s = validate_topic_configs(configs); !s) return s.error();
 
   std::lock_guard lock(write_mutex_);
-  if (image()->find(name) != nullptr) {
+  const auto current = image();
+  if (current->find(name) != nullptr) {
     return Error{ErrorCode::kTopicAlreadyExists, fmt::format("topic '{}' already exists", name)};
   }
+  auto placement = place_partitions(*current, partitions, replication_factor);
+  if (!placement) return placement.error();
   auto topic = std::make_shared<TopicInfo>();
   topic->name = name;
   topic->id = random_uuid();
@@ -201,7 +202,9 @@ Result<std::shared_ptr<const TopicInfo>> Controller::create_topic(
 
   std::vector<std::vector<uint8_t>> records;
   records.push_back(topic_record(*topic));
-  for (int32_t p = 0; p < partitions; ++p) records.push_back(partition_record(topic->id, p));
+  for (int32_t p = 0; p < partitions; ++p) {
+    records.push_back(partition_record(topic->id, p, (*placement)[static_cast<size_t>(p)]));
+  }
   for (const auto& [key, value] : configs) records.push_back(config_record(name, key, value));
   if (Status s = commit(records, now_ms); !s) return s.error();
   return image()->topics.at(name);
@@ -254,10 +257,16 @@ Status Controller::create_partitions(const std::string& name, int32_t total_coun
   if (Status s = check_partition_count(total_count, options_.max_partitions_per_topic); !s) {
     return s;
   }
+  const auto replication_factor = static_cast<int16_t>(
+      topic->partitions.empty() ? 1 : topic->partitions.front().replicas.size());
+  auto placement =
+      place_partitions(*current, total_count - topic->partition_count, replication_factor);
+  if (!placement) return placement.error();
   if (validate_only) return {};
   std::vector<std::vector<uint8_t>> records;
   for (int32_t p = topic->partition_count; p < total_count; ++p) {
-    records.push_back(partition_record(topic->id, p));
+    records.push_back(partition_record(
+        topic->id, p, (*placement)[static_cast<size_t>(p - topic->partition_count)]));
   }
   return commit(records, now_ms);
 }
@@ -339,6 +348,127 @@ Status Controller::alter_configs(const std::string& name,
 Status Controller::close() {
   if (local_committer_) return local_committer_->close();
   return {};
+}
+
+// --- Brokers of a cluster -------------------------------------------------------
+
+Result<std::vector<std::vector<int32_t>>> Controller::place_partitions(
+    const MetadataImage& image, int32_t count, int16_t replication_factor) const {
+  std::vector<int32_t> live;
+  for (const auto& [id, broker] : image.brokers) {
+    if (!broker.fenced) live.push_back(id);
+  }
+  if (image.brokers.empty()) live.push_back(options_.node_id);  // a single node
+  if (replication_factor < 1 || static_cast<size_t>(replication_factor) > live.size()) {
+    return Error{ErrorCode::kInvalidReplicationFactor,
+                 fmt::format("replication factor {} is larger than the {} available broker{}",
+                             replication_factor, live.size(), live.size() == 1 ? "" : "s")};
+  }
+  if (replication_factor > 1) {
+    return Error{ErrorCode::kInvalidReplicationFactor,
+                 "replication factor above 1 is not supported yet: partitions are not "
+                 "replicated between brokers (only the cluster metadata is)"};
+  }
+  // A random start spreads the first partitions of many small topics.
+  uint32_t start = 0;
+  RAND_bytes(reinterpret_cast<unsigned char*>(&start), sizeof(start));
+  std::vector<std::vector<int32_t>> placement(static_cast<size_t>(count));
+  for (size_t p = 0; p < placement.size(); ++p) {
+    for (size_t r = 0; r < static_cast<size_t>(replication_factor); ++r) {
+      placement[p].push_back(live[(start + p + r) % live.size()]);
+    }
+  }
+  return placement;
+}
+
+Result<int64_t> Controller::register_broker(int32_t id, const protocol::Uuid& incarnation,
+                                            std::vector<BrokerEndpoint> endpoints,
+                                            const std::optional<std::string>& rack,
+                                            int64_t now_ms) {
+  if (id < 0) return Error{ErrorCode::kInvalidRequest, fmt::format("broker id {}", id)};
+  std::lock_guard lock(write_mutex_);
+  const auto current = image();
+  auto known = current->brokers.find(id);
+  if (known != current->brokers.end() && known->second.incarnation == incarnation) {
+    last_heartbeat_ms_[id] = now_ms;
+    return known->second.epoch;  // a retried registration
+  }
+  pm::RegisterBrokerRecord r;
+  r.broker_id = id;
+  r.incarnation_id = incarnation;
+  // Unique and increasing: later than anything this image has applied.
+  r.broker_epoch = current->last_applied_offset + 1;
+  for (auto& endpoint : endpoints) {
+    pm::RegisterBrokerRecord::BrokerEndpoint wire;
+    wire.name = std::move(endpoint.listener);
+    wire.host = std::move(endpoint.host);
+    wire.port = endpoint.port;
+    r.end_points.push_back(std::move(wire));
+  }
+  r.rack = rack;
+  r.fenced = true;
+  if (Status s = commit({frame_metadata_record(r, 0)}, now_ms); !s) return s.error();
+  last_heartbeat_ms_[id] = now_ms;
+  return r.broker_epoch;
+}
+
+Status Controller::fence(const BrokerInfo& broker, int64_t now_ms) {
+  pm::FenceBrokerRecord r;
+  r.id = broker.id;
+  r.epoch = broker.epoch;
+  return commit({frame_metadata_record(r, 0)}, now_ms);
+}
+
+Result<BrokerHeartbeatResult> Controller::broker_heartbeat(int32_t id, int64_t epoch,
+                                                           bool want_fence, bool want_shut_down,
+                                                           int64_t now_ms) {
+  std::lock_guard lock(write_mutex_);
+  const auto current = image();
+  auto known = current->brokers.find(id);
+  if (known == current->brokers.end()) {
+    return Error{ErrorCode::kBrokerIdNotRegistered, fmt::format("broker {} is not registered", id)};
+  }
+  const BrokerInfo& broker = known->second;
+  if (broker.epoch != epoch) {
+    return Error{ErrorCode::kStaleBrokerEpoch,
+                 fmt::format("broker {} has epoch {}, not {}", id, broker.epoch, epoch)};
+  }
+  last_heartbeat_ms_[id] = now_ms;
+  BrokerHeartbeatResult result;
+  result.should_shut_down = want_shut_down;
+  if (want_shut_down || want_fence) {
+    if (!broker.fenced) {
+      if (Status s = fence(broker, now_ms); !s) return s.error();
+    }
+    result.fenced = true;
+    return result;
+  }
+  if (broker.fenced) {
+    pm::UnfenceBrokerRecord r;
+    r.id = id;
+    r.epoch = epoch;
+    if (Status s = commit({frame_metadata_record(r, 0)}, now_ms); !s) return s.error();
+  }
+  result.fenced = false;
+  return result;
+}
+
+Status Controller::fence_expired_brokers(int64_t now_ms, int64_t session_timeout_ms) {
+  std::lock_guard lock(write_mutex_);
+  const auto current = image();
+  for (const auto& [id, broker] : current->brokers) {
+    if (broker.fenced) continue;
+    auto [last, inserted] = last_heartbeat_ms_.try_emplace(id, now_ms);
+    if (inserted || now_ms - last->second <= session_timeout_ms) continue;
+    if (Status s = fence(broker, now_ms); !s) return s;
+  }
+  return {};
+}
+
+void Controller::reset_heartbeats(int64_t now_ms) {
+  std::lock_guard lock(write_mutex_);
+  last_heartbeat_ms_.clear();
+  for (const auto& [id, broker] : image()->brokers) last_heartbeat_ms_[id] = now_ms;
 }
 
 }  // namespace fjord::metadata

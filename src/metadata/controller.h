@@ -30,6 +30,14 @@ struct ControllerOptions {
   int32_t default_partitions = 1;
   int16_t default_replication_factor = 1;
   int32_t max_partitions_per_topic = 100000;
+  // A single node places every partition on itself; a cluster places them on
+  // its registered, unfenced brokers.
+  int32_t node_id = 1;
+};
+
+struct BrokerHeartbeatResult {
+  bool fenced = true;
+  bool should_shut_down = false;
 };
 
 // Kafka topic name rules: 1..249 characters of [a-zA-Z0-9._-], not "." or "..".
@@ -79,6 +87,23 @@ class Controller {
   // across restarts. kInvalidRequest for count < 1.
   Result<int64_t> allocate_producer_ids(int32_t count, int64_t now_ms);
 
+  // --- Brokers of a cluster (called on the active controller) ---
+  // Registers a broker (fenced until a heartbeat asks to be unfenced) and
+  // returns its epoch. The same incarnation registering again keeps its epoch.
+  Result<int64_t> register_broker(int32_t id, const protocol::Uuid& incarnation,
+                                  std::vector<BrokerEndpoint> endpoints,
+                                  const std::optional<std::string>& rack, int64_t now_ms);
+  // A live broker: unfences it unless it wants to stay fenced; one that wants to
+  // shut down is fenced at once. kStaleBrokerEpoch for an old epoch,
+  // kBrokerIdNotRegistered for an unknown id.
+  Result<BrokerHeartbeatResult> broker_heartbeat(int32_t id, int64_t epoch, bool want_fence,
+                                                 bool want_shut_down, int64_t now_ms);
+  // Fences the unfenced brokers that have not heartbeat for session_timeout_ms.
+  Status fence_expired_brokers(int64_t now_ms, int64_t session_timeout_ms);
+  // Heartbeat times live only in the active controller's memory, as in Kafka: a
+  // new controller starts every broker's session at `now_ms`.
+  void reset_heartbeats(int64_t now_ms);
+
   int32_t default_partitions() const { return options_.default_partitions; }
 
   Status close();
@@ -96,7 +121,15 @@ class Controller {
   std::unique_ptr<LocalCommitter> local_committer_;
   MetadataStateMachine& state_machine_;
   MetadataCommitter& committer_;
+  // Replicas for `count` new partitions: striped over the unfenced brokers from
+  // a random start (Kafka's placement), or this node when none is registered.
+  Result<std::vector<std::vector<int32_t>>> place_partitions(const MetadataImage& image,
+                                                             int32_t count,
+                                                             int16_t replication_factor) const;
+  Status fence(const BrokerInfo& broker, int64_t now_ms);
+
   std::mutex write_mutex_;  // admin changes are rare; they take turns here, readers never lock
+  std::map<int32_t, int64_t> last_heartbeat_ms_;  // under write_mutex_
 };
 
 }  // namespace fjord::metadata

@@ -4,8 +4,14 @@
 
 #include <algorithm>
 
+#include "protocol/generated/metadata/broker_registration_change_record.h"
 #include "protocol/generated/metadata/config_record.h"
+#include "protocol/generated/metadata/fence_broker_record.h"
+#include "protocol/generated/metadata/partition_change_record.h"
 #include "protocol/generated/metadata/partition_record.h"
+#include "protocol/generated/metadata/register_broker_record.h"
+#include "protocol/generated/metadata/unfence_broker_record.h"
+#include "protocol/generated/metadata/unregister_broker_record.h"
 #include "protocol/generated/metadata/producer_ids_record.h"
 #include "protocol/generated/metadata/remove_topic_record.h"
 #include "protocol/generated/metadata/topic_record.h"
@@ -25,6 +31,18 @@ Result<Record> decode_body(const MetadataRecordView& view) {
                  fmt::format("bad metadata record type {}: {}", view.type, reader.error())};
   }
   return record;
+}
+
+PartitionInfo& partition_slot(TopicInfo& topic, int32_t index) {
+  if (topic.partitions.size() <= static_cast<size_t>(index)) {
+    topic.partitions.resize(static_cast<size_t>(index) + 1);
+  }
+  return topic.partitions[static_cast<size_t>(index)];
+}
+
+BrokerInfo* broker_at_epoch(MetadataImage& image, int32_t id, int64_t epoch) {
+  auto it = image.brokers.find(id);
+  return it == image.brokers.end() || it->second.epoch != epoch ? nullptr : &it->second;
 }
 
 }  // namespace
@@ -96,8 +114,79 @@ Status MetadataStateMachine::apply(int64_t offset, const MetadataRecordView& rec
       if (!r) return r.error();
       const TopicInfo* existing = image.find(r->topic_id);
       if (existing == nullptr) break;  // topic removed later in the same history
+      if (r->partition_id < 0) {
+        return Error{ErrorCode::kCorruptMessage,
+                     fmt::format("PartitionRecord with partition {}", r->partition_id)};
+      }
       TopicInfo& topic = own(*existing);
       topic.partition_count = std::max(topic.partition_count, r->partition_id + 1);
+      PartitionInfo& partition = partition_slot(topic, r->partition_id);
+      partition.replicas = std::move(r->replicas);
+      partition.isr = std::move(r->isr);
+      partition.leader = r->leader;
+      partition.leader_epoch = std::max(0, r->leader_epoch);
+      partition.partition_epoch = std::max(0, r->partition_epoch);
+      break;
+    }
+    case pm::PartitionChangeRecord::kApiKey: {
+      auto r = decode_body<pm::PartitionChangeRecord>(record);
+      if (!r) return r.error();
+      const TopicInfo* existing = image.find(r->topic_id);
+      if (existing == nullptr || r->partition_id < 0 ||
+          r->partition_id >= existing->partition_count) {
+        break;
+      }
+      TopicInfo& topic = own(*existing);
+      PartitionInfo& partition = partition_slot(topic, r->partition_id);
+      constexpr int32_t kNoLeaderChange = -2;
+      if (r->leader != kNoLeaderChange) {
+        partition.leader = r->leader;
+        ++partition.leader_epoch;
+      }
+      if (r->isr) partition.isr = std::move(*r->isr);
+      if (r->replicas) partition.replicas = std::move(*r->replicas);
+      ++partition.partition_epoch;
+      break;
+    }
+    case pm::RegisterBrokerRecord::kApiKey: {
+      auto r = decode_body<pm::RegisterBrokerRecord>(record);
+      if (!r) return r.error();
+      BrokerInfo broker;
+      broker.id = r->broker_id;
+      broker.incarnation = r->incarnation_id;
+      broker.epoch = r->broker_epoch;
+      for (const auto& endpoint : r->end_points) {
+        broker.endpoints.push_back({endpoint.name, endpoint.host, endpoint.port});
+      }
+      broker.rack = r->rack;
+      broker.fenced = r->fenced;
+      image.brokers[broker.id] = std::move(broker);
+      break;
+    }
+    case pm::UnregisterBrokerRecord::kApiKey: {
+      auto r = decode_body<pm::UnregisterBrokerRecord>(record);
+      if (!r) return r.error();
+      if (broker_at_epoch(image, r->broker_id, r->broker_epoch)) image.brokers.erase(r->broker_id);
+      break;
+    }
+    case pm::FenceBrokerRecord::kApiKey: {
+      auto r = decode_body<pm::FenceBrokerRecord>(record);
+      if (!r) return r.error();
+      if (BrokerInfo* broker = broker_at_epoch(image, r->id, r->epoch)) broker->fenced = true;
+      break;
+    }
+    case pm::UnfenceBrokerRecord::kApiKey: {
+      auto r = decode_body<pm::UnfenceBrokerRecord>(record);
+      if (!r) return r.error();
+      if (BrokerInfo* broker = broker_at_epoch(image, r->id, r->epoch)) broker->fenced = false;
+      break;
+    }
+    case pm::BrokerRegistrationChangeRecord::kApiKey: {
+      auto r = decode_body<pm::BrokerRegistrationChangeRecord>(record);
+      if (!r) return r.error();
+      // fenced: 1 fences, -1 unfences, 0 leaves it (KRaft's encoding).
+      BrokerInfo* broker = broker_at_epoch(image, r->broker_id, r->broker_epoch);
+      if (broker != nullptr && r->fenced != 0) broker->fenced = r->fenced > 0;
       break;
     }
     case pm::ConfigRecord::kApiKey: {
