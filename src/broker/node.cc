@@ -92,6 +92,7 @@ int run_node(const NodeConfig& config) {
   options.cluster_id = config.cluster_id;
   options.default_partitions = config.num_partitions;
   options.default_replication_factor = static_cast<int16_t>(config.default_replication_factor);
+  options.node_id = config.node_id;
   auto controller = metadata::Controller::open(options, wall_clock_ms());
   if (!controller) {
     fmt::print(stderr, "fjord: cannot open the metadata in {}: {}\n", config.data_dir,
