@@ -14,9 +14,11 @@
 #   SKIP_LIMITS=1         skip iperf3 and fio (for trying the script out)
 #   SKIP_BUILD=1          use the binaries already in build/release
 #   BENCH_PARTS="core groups txn"  core = produce/consume/latency, groups =
-#                         consumer groups, txn = transactions; without core only
-#                         the "Consumer groups" and/or "Transactions" sections of
-#                         BENCH_OUT are replaced, the rest is kept
+#                         consumer groups, txn = transactions, raft = Raft commits
+#                         on three in-process nodes (not in the default); without
+#                         core only the "Consumer groups", "Transactions" and/or
+#                         "Raft" sections of BENCH_OUT are replaced, the rest is kept
+#   RAFT_SECONDS=10       measured time of each fjord-raft-bench run
 #   GROUP_MEMBERS="1 10 100" GROUP_ROUNDS=3 GROUP_PARTITIONS=100
 #   COMMIT_SECONDS=10 COMMIT_IN_FLIGHT=32
 #   TXN_MESSAGES="1 10 100"  messages per transaction, one row each
@@ -56,6 +58,7 @@ txn_seconds=${TXN_SECONDS:-10}
 txn_rounds=${TXN_ROUNDS:-3}
 txn_partitions=${TXN_PARTITIONS:-6}
 load_timeout_s=${LOAD_TIMEOUT_S:-900}
+raft_seconds=${RAFT_SECONDS:-10}
 load="$release_dir/bench/fjord-load"
 topic="bench-$(date +%s)"
 group_topic="bench-groups-$(date +%s)"
@@ -115,8 +118,12 @@ build() {
   echo "== build (release, with fjord-load)"
   logged cmake -S . -B "$release_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DFJORD_TESTS=OFF -DFJORD_BENCH=ON >/dev/null
-  local targets=fjord-load
-  [ "$broker_kind" = fake ] || targets="fjord fjord-load"
+  local targets=""
+  if has_part core || has_part groups || has_part txn; then
+    targets=fjord-load
+    [ "$broker_kind" = fake ] || targets="fjord fjord-load"
+  fi
+  ! has_part raft || targets="$targets fjord-raft-bench"
   # shellcheck disable=SC2086
   logged cmake --build "$release_dir" -j 2 --target $targets
 }
@@ -273,6 +280,32 @@ has_part() {
   case " $bench_parts " in *" $1 "*) return 0 ;; *) return 1 ;; esac
 }
 
+# One fjord-raft-bench run, its report in raft-<label>.json.
+raft_run() {
+  local label=$1
+  shift
+  echo "== fjord-raft-bench run ($label)"
+  logged timeout --kill-after=10 "$load_timeout_s" "$release_dir/bench/fjord-raft-bench" run \
+    --seconds "$raft_seconds" --dir "$run_dir/raft" --json "$run_dir/raft-$label.json" "$@" \
+    >/dev/null || note "fjord-raft-bench $label failed (exit code $?)"
+}
+
+# Raft commits on three in-process nodes (docs/benchmarks.md "Raft"), with this
+# run's loopback round trip and fsync latency next to them.
+run_raft() {
+  [ "${SKIP_LIMITS:-0}" = 1 ] || measure_fio 4k -raft
+  echo "== fjord-raft-bench limits"
+  logged "$release_dir/bench/fjord-raft-bench" limits --dir "$run_dir/raft" \
+    --json "$run_dir/raft-limits.json" >/dev/null || note "fjord-raft-bench limits failed"
+  raft_run 1-group-latency --groups 1 --in-flight 1
+  raft_run 1-group-latency-log --groups 1 --in-flight 1 --storage log
+  raft_run 1-group-throughput --groups 1 --in-flight 64
+  # Heartbeats every 500 ms: at 100 ms the idle groups' heartbeats overload
+  # three nodes on 2 cores (see the section's notes).
+  raft_run 10000-groups --groups 10000 --in-flight 1 --heartbeat-ticks 10 --election-ticks 60
+  rm -rf "$run_dir/raft"
+}
+
 # The mean produce batch rounded to 4 KiB: the size each acks=all append has to sync.
 batch_block_size() {
   [ -f "$run_dir/load-produce.json" ] || { echo 1M; return; }
@@ -305,6 +338,7 @@ if has_part groups; then
   run_group_loads 0
 fi
 has_part txn && run_txn_loads
+has_part raft && run_raft
 
 if [ "${SKIP_LIMITS:-0}" != 1 ]; then
   if has_part core; then

@@ -5,8 +5,8 @@ The run directory holds fjord-load's JSON reports (load-<label>.json), the
 broker's CPU time per run (broker-cpu-<label>.json), iperf3 -J output
 (iperf3.json) and fio JSON output (fio-<bs>.json). Standard library only.
 
---parts names what the run measured (core, groups, txn). Without core only the
-"Consumer groups" and/or "Transactions" sections of --out are replaced (or
+--parts names what the run measured (core, groups, txn, raft). Without core only the
+"Consumer groups", "Transactions" and/or "Raft" sections of --out are replaced (or
 added) and the rest of the file is kept; with core the file is rewritten, and a
 section whose part did not run is carried over from the old file.
 """
@@ -19,6 +19,8 @@ import platform
 import re
 import statistics
 import subprocess
+
+from raft_report import RAFT_HEADING, raft_section
 
 # The targets, as ratios measured in the same run (docs: machine-limits.md).
 PRODUCE_VS_FIO_MIN = 0.60
@@ -585,8 +587,11 @@ def txn_section(run_dir, commands, header):
 
 
 def problems_of(part, problems):
-    """The problems of one part's runs: the txn runs' labels start with txn-."""
-    return [p for p in problems if ("txn" in p) == (part == "txn")]
+    """The problems of one part's runs: the txn runs' labels start with txn-, the
+    raft runs' notes name fjord-raft-bench; the rest are the groups part's."""
+    def part_of(problem):
+        return "raft" if "raft" in problem else "txn" if "txn" in problem else "groups"
+    return [p for p in problems if part_of(p) == part]
 
 
 def problem_lines(problems):
@@ -668,6 +673,7 @@ def main():
     sections = {
         "groups": (GROUPS_HEADING, groups_section(args.run_dir, commands, header)),
         "txn": (TXN_HEADING, txn_section(args.run_dir, commands, header)),
+        "raft": (RAFT_HEADING, raft_section(args.run_dir, commands, header)),
     }
     if "core" not in parts:
         with open(args.out) as file:
@@ -683,8 +689,8 @@ def main():
             file.write(text)
         return
     # A part that did not run keeps its section from the last run that had it.
-    groups, txn = (section if part in parts else old_section(args.out, heading)
-                   for part, (heading, section) in sections.items())
+    groups, txn, raft = (section if part in parts else old_section(args.out, heading)
+                         for part, (heading, section) in sections.items())
     lines = [
         "# Benchmarks",
         "",
@@ -721,6 +727,7 @@ def main():
         *targets_table(loads, iperf_mb_s, fio),
         *groups,
         *txn,
+        *raft,
         "## Settings",
         "",
         *settings_section(loads),
