@@ -65,11 +65,12 @@ def _limits(run_dir):
         lines.append(f"| 4 KiB append + fdatasync, build/ disk | {_ms(fsync['p50_us'])} ms "
                      f"| {_ms(fsync['p99_us'])} ms |")
     fio = _load(os.path.join(run_dir, "fio-4k-raft.json"))
-    if fio:
-        job = fio["jobs"][0]["write"]
-        lines.append(f"| fio 4 KiB writes, fsync each (IOPS {job['iops']:.0f}) "
-                     f"| {job['clat_ns']['percentile'].get('50.000000', 0) / 1e6:.2f} ms "
-                     f"| {job['clat_ns']['percentile'].get('99.000000', 0) / 1e6:.2f} ms |")
+    if fio and fio.get("jobs"):
+        job = fio["jobs"][0]
+        sync = job.get("sync", {}).get("lat_ns", {}).get("percentile", {})
+        lines.append(f"| fio: fsync after each 4 KiB write ({job['write']['iops']:.0f} writes/s) "
+                     f"| {sync.get('50.000000', 0) / 1e6:.2f} ms "
+                     f"| {sync.get('99.000000', 0) / 1e6:.2f} ms |")
     return lines + [""]
 
 
@@ -103,6 +104,14 @@ def raft_section(run_dir, commands, header):
         "  appends leave, then the follower syncs before it acknowledges) plus a round",
         "  trip; the fsync figure of the same run bounds it. The syncs run on the",
         "  runtime's thread, so a slow fsync also delays ticks and message handling.",
+        "- With 10,000 groups each keeping one proposal in flight, latency is what",
+        "  Little's law says: 10,000 in flight divided by the commit rate. That rate is",
+        "  bound by the disk, not the CPU (see the cores column): every entry is written",
+        "  on all three nodes (about 200 bytes",
+        "  each with the journal's header), so 10,000 commits/s are about 6 MB/s of",
+        "  fdatasync'ed appends to this one shared disk, and each node's passes wait for",
+        "  a sync of a few hundred KB (the fsyncs/s column). The batching works as meant:",
+        "  some 30 frames per second per node carry all groups' messages.",
         "- 10,000 groups run with heartbeats every 500 ms and elections after 3-6 s. With",
         "  the defaults (100 ms, 1-2 s) the idle groups' heartbeats alone are 200,000",
         "  messages/s plus as many responses; three nodes on these 2 cores handle about",
