@@ -87,6 +87,12 @@ Status RaftRuntime::add_group(GroupSpec spec) {
   group->storage = spec.storage;
   group->callbacks = std::move(spec.callbacks);
   group->raft = std::make_unique<Raft>(options_for(spec), *group->storage);
+  // A restart: the state machine starts from the snapshot in storage (Ready
+  // hands out only the snapshots that come from the leader later).
+  const SnapshotMeta snapshot = group->storage->snapshot_meta();
+  if (snapshot.end_offset > 0 && group->callbacks.restore) {
+    group->callbacks.restore(snapshot, group->storage->snapshot_data());
+  }
   Group& added = *group;
   groups_.emplace(spec.group, std::move(group));
   touch(added);

@@ -50,8 +50,10 @@ struct GroupCallbacks {
   // Every committed entry: kData, and kLeaderChange/kConfig (which most state
   // machines skip but whose offsets they may track).
   std::function<void(const Entry&)> apply;
-  // A snapshot installed from the leader replaces the state (before the entries
-  // that follow it). May be empty for groups that never snapshot.
+  // Replaces the state with a snapshot: the one in storage when the group is
+  // added (a restart; before any entry), and one installed from the leader
+  // (before the entries that follow it). May be empty for groups that never
+  // snapshot.
   std::function<void(const SnapshotMeta&, const std::shared_ptr<const Bytes>&)> restore;
 };
 

@@ -320,6 +320,29 @@ TEST(RaftRuntime, AProposalReplacedByAnotherLeadersEntryFails) {
   EXPECT_TRUE(eventually([&] { return cluster.node(old_leader).applied(1) == expected; }));
 }
 
+TEST(RaftRuntime, AGroupWithASnapshotInStorageStartsFromIt) {
+  asio::io_context io;
+  transport::TransportOptions transport_options;
+  transport_options.self = 1;
+  RaftRuntime runtime(io, transport_options);
+  auto storage = std::make_shared<MemoryStorage>();
+  Raft::bootstrap(*storage, kVoters);
+  storage->save_snapshot(SnapshotMeta{.end_offset = 5, .last_term = 2, .config = kVoters},
+                         std::make_shared<const Bytes>(bytes_of("state at 5")));
+  std::vector<std::pair<Offset, std::string>> restored;
+  GroupSpec spec;
+  spec.group = 3;
+  spec.storage = storage;
+  spec.callbacks.restore = [&](const SnapshotMeta& meta, const std::shared_ptr<const Bytes>& data) {
+    restored.emplace_back(meta.end_offset, std::string(data->begin(), data->end()));
+  };
+  ASSERT_TRUE(runtime.add_group(std::move(spec)).ok());
+  runtime.stop();
+  ASSERT_EQ(restored.size(), 1u);
+  EXPECT_EQ(restored[0].first, 5);
+  EXPECT_EQ(restored[0].second, "state at 5");
+}
+
 TEST(RaftRuntime, AThousandGroupsEachCommit) {
   // 3,000 groups in one process, maybe under TSan on a busy machine: 50 ms
   // ticks, heartbeats every 250 ms and elections after 2-4 s keep the load of
