@@ -1,13 +1,11 @@
-// The addresses of a quorum's nodes, from Kafka's `controller.quorum.voters`
-// syntax: `1@127.0.0.1:9192,2@127.0.0.1:9193,3@[::1]:9194`.
+// Where a peer node's Raft transport listens: one entry of
+// `controller.quorum.voters` (parsed by the server configuration,
+// src/cli/quorum_config.h, into broker::QuorumVoter).
 #pragma once
 
 #include <cstdint>
 #include <string>
-#include <string_view>
-#include <vector>
 
-#include "common/result.h"
 #include "raft/message.h"
 
 namespace fjord::raft::transport {
@@ -18,9 +16,5 @@ struct PeerAddress {
   uint16_t port = 0;
   bool operator==(const PeerAddress&) const = default;
 };
-
-// Ids >= 0, unique; ports 1-65535; an IPv6 host in brackets. kInvalidConfig
-// with a message naming the bad entry otherwise.
-Result<std::vector<PeerAddress>> parse_quorum_voters(std::string_view text);
 
 }  // namespace fjord::raft::transport
