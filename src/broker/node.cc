@@ -93,6 +93,7 @@ int run_node(const NodeConfig& config) {
   options.default_partitions = config.num_partitions;
   options.default_replication_factor = static_cast<int16_t>(config.default_replication_factor);
   options.node_id = config.node_id;
+  options.snapshot_after_bytes = config.metadata_snapshot_after_bytes;
   auto controller = metadata::Controller::open(options, wall_clock_ms());
   if (!controller) {
     fmt::print(stderr, "fjord: cannot open the metadata in {}: {}\n", config.data_dir,

@@ -334,6 +334,9 @@ const std::map<std::string, Applier, std::less<>>& appliers() {
                                                  b.build.config.default_replication_factor =
                                                      static_cast<int32_t>(n);
                                                })},
+      {"metadata.log.max.record.bytes.between.snapshots",
+       int_field(1, std::numeric_limits<int64_t>::max(),
+                 [](Builder& b, int64_t n) { b.build.config.metadata_snapshot_after_bytes = n; })},
       {"socket.request.max.bytes",
        int_field(1, kInt32Max,
                  [](Builder& b, int64_t n) { b.build.config.max_request_bytes = n; })},

@@ -72,7 +72,8 @@ TEST(BuildNodeConfig, MapsBrokerKeys) {
       "default.replication.factor=3\n"
       "socket.request.max.bytes=1048576\n"
       "connections.max.idle.ms=1000\n"
-      "log.retention.check.interval.ms=5000\n");
+      "log.retention.check.interval.ms=5000\n"
+      "metadata.log.max.record.bytes.between.snapshots=4096\n");
   ASSERT_TRUE(build.ok()) << build.error().message;
   const broker::NodeConfig& config = build->config;
   EXPECT_EQ(config.node_id, 7);
@@ -87,6 +88,7 @@ TEST(BuildNodeConfig, MapsBrokerKeys) {
   EXPECT_EQ(config.max_request_bytes, 1048576);
   EXPECT_EQ(config.connections_max_idle_ms, 1000);
   EXPECT_EQ(config.log_retention_check_interval_ms, 5000);
+  EXPECT_EQ(config.metadata_snapshot_after_bytes, 4096);
   EXPECT_TRUE(build->warnings.empty());
 }
 

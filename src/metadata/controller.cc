@@ -160,8 +160,10 @@ Result<std::unique_ptr<Controller>> Controller::open(const ControllerOptions& op
   auto initial = std::make_shared<MetadataImage>();
   initial->cluster_id = *cluster_id;
   auto state_machine = std::make_unique<MetadataStateMachine>(std::move(initial));
+  LocalCommitterOptions log_options;
+  log_options.snapshot_after_bytes = options.snapshot_after_bytes;
   auto committer = LocalCommitter::open(options.data_dir / (std::string(kMetadataTopic) + "-0"),
-                                        *state_machine, now_ms);
+                                        *state_machine, log_options, now_ms);
   if (!committer) return committer.error();
   std::unique_ptr<Controller> controller(new Controller(options, *state_machine, **committer));
   controller->owned_state_machine_ = std::move(state_machine);

@@ -30,6 +30,8 @@ struct ControllerOptions {
   int32_t default_partitions = 1;
   int16_t default_replication_factor = 1;
   int32_t max_partitions_per_topic = 100000;
+  // metadata.log.max.record.bytes.between.snapshots (single node: open()).
+  int64_t snapshot_after_bytes = 20 << 20;
   // A single node places every partition on itself; a cluster places them on
   // its registered, unfenced brokers.
   int32_t node_id = 1;

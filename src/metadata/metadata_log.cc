@@ -3,6 +3,8 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "records/batch.h"
 #include "records/builder.h"
 #include "records/record.h"
@@ -60,9 +62,12 @@ Result<std::unique_ptr<MetadataLog>> MetadataLog::open(const std::filesystem::pa
   return std::unique_ptr<MetadataLog>(new MetadataLog(std::move(*log)));
 }
 
+int64_t MetadataLog::end_offset() const { return log_->log_end_offset(); }
+
 Status MetadataLog::replay(
+    int64_t from_offset,
     const std::function<Status(int64_t offset, const MetadataRecordView&)>& apply) {
-  int64_t offset = log_->log_start_offset();
+  int64_t offset = std::max(from_offset, log_->log_start_offset());
   std::vector<uint8_t> bytes;
   std::vector<uint8_t> scratch;
   while (offset < log_->log_end_offset()) {
@@ -79,10 +84,11 @@ Status MetadataLog::replay(
       if (!header->is_control()) {
         auto applied = records::for_each_record(
             batch, scratch, kMaxRecordsBytes, [&](const records::Record& record) -> Status {
-              if (!record.value) return {};
+              const int64_t record_offset = header->base_offset + record.offset_delta;
+              if (!record.value || record_offset < from_offset) return {};
               auto view = parse_metadata_record(*record.value);
               if (!view) return view.error();
-              return apply(header->base_offset + record.offset_delta, *view);
+              return apply(record_offset, *view);
             });
         if (!applied) return applied.error();
       }

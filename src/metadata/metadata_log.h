@@ -54,8 +54,13 @@ class MetadataLog {
                                                    int64_t now_ms);
   ~MetadataLog();
 
-  // Calls `apply` for every record in log order (start-up replay).
-  Status replay(const std::function<Status(int64_t offset, const MetadataRecordView&)>& apply);
+  // Calls `apply` for every record at or after `from_offset` in log order
+  // (start-up replay, after the snapshot that covers the log below from_offset).
+  Status replay(int64_t from_offset,
+                const std::function<Status(int64_t offset, const MetadataRecordView&)>& apply);
+
+  // The offset the next record gets.
+  int64_t end_offset() const;
 
   // Appends the records as one batch and fsyncs it before returning. Returns the
   // offset of the last record.
