@@ -19,6 +19,10 @@
 #                         core only the "Consumer groups", "Transactions" and/or
 #                         "Raft" sections of BENCH_OUT are replaced, the rest is kept
 #   RAFT_SECONDS=10       measured time of each fjord-raft-bench run
+#   BENCH_PARTS=metadata  the metadata image at a million partitions (not in the
+#                         default): apply, snapshot write and load; its section is
+#                         "Metadata". METADATA_TOPICS=10000 METADATA_PARTITIONS=100
+#                         METADATA_BROKERS=3 METADATA_REPLICAS=3
 #   GROUP_MEMBERS="1 10 100" GROUP_ROUNDS=3 GROUP_PARTITIONS=100
 #   COMMIT_SECONDS=10 COMMIT_IN_FLIGHT=32
 #   TXN_MESSAGES="1 10 100"  messages per transaction, one row each
@@ -59,6 +63,10 @@ txn_rounds=${TXN_ROUNDS:-3}
 txn_partitions=${TXN_PARTITIONS:-6}
 load_timeout_s=${LOAD_TIMEOUT_S:-900}
 raft_seconds=${RAFT_SECONDS:-10}
+metadata_topics=${METADATA_TOPICS:-10000}
+metadata_partitions=${METADATA_PARTITIONS:-100}
+metadata_brokers=${METADATA_BROKERS:-3}
+metadata_replicas=${METADATA_REPLICAS:-3}
 load="$release_dir/bench/fjord-load"
 topic="bench-$(date +%s)"
 group_topic="bench-groups-$(date +%s)"
@@ -124,6 +132,7 @@ build() {
     [ "$broker_kind" = fake ] || targets="fjord fjord-load"
   fi
   ! has_part raft || targets="$targets fjord-raft-bench"
+  ! has_part metadata || targets="$targets fjord-metadata-bench"
   # shellcheck disable=SC2086
   logged cmake --build "$release_dir" -j 2 --target $targets
 }
@@ -306,6 +315,29 @@ run_raft() {
   rm -rf "$run_dir/raft"
 }
 
+# The metadata image at a million partitions (docs/benchmarks.md "Metadata"):
+# apply with one publish at the end and with one per batch, then load the
+# snapshot the first run wrote in a fresh process.
+run_metadata() {
+  cp /proc/meminfo "$run_dir/metadata-meminfo.txt"
+  local bench="$release_dir/bench/fjord-metadata-bench"
+  local shape=(--topics "$metadata_topics" --partitions "$metadata_partitions"
+    --brokers "$metadata_brokers" --replicas "$metadata_replicas")
+  local publish
+  for publish in end each; do
+    echo "== fjord-metadata-bench apply (publish $publish)"
+    logged timeout --kill-after=10 "$load_timeout_s" "$bench" apply "${shape[@]}" \
+      --publish "$publish" --snapshot "$run_dir/metadata-$publish.checkpoint" \
+      --json "$run_dir/metadata-apply-$publish.json" ||
+      note "fjord-metadata-bench apply --publish $publish failed (exit code $?)"
+  done
+  echo "== fjord-metadata-bench load"
+  logged timeout --kill-after=10 "$load_timeout_s" "$bench" load \
+    --snapshot "$run_dir/metadata-end.checkpoint" --json "$run_dir/metadata-load.json" ||
+    note "fjord-metadata-bench load failed (exit code $?)"
+  rm -f "$run_dir"/metadata-*.checkpoint
+}
+
 # The mean produce batch rounded to 4 KiB: the size each acks=all append has to sync.
 batch_block_size() {
   [ -f "$run_dir/load-produce.json" ] || { echo 1M; return; }
@@ -339,6 +371,7 @@ if has_part groups; then
 fi
 has_part txn && run_txn_loads
 has_part raft && run_raft
+has_part metadata && run_metadata
 
 if [ "${SKIP_LIMITS:-0}" != 1 ]; then
   if has_part core; then

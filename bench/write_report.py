@@ -20,6 +20,7 @@ import re
 import statistics
 import subprocess
 
+from metadata_report import METADATA_HEADING, metadata_section
 from raft_report import RAFT_HEADING, raft_section
 
 # The targets, as ratios measured in the same run (docs: machine-limits.md).
@@ -590,6 +591,8 @@ def problems_of(part, problems):
     """The problems of one part's runs: the txn runs' labels start with txn-, the
     raft runs' notes name fjord-raft-bench; the rest are the groups part's."""
     def part_of(problem):
+        if "metadata" in problem:
+            return "metadata"
         return "raft" if "raft" in problem else "txn" if "txn" in problem else "groups"
     return [p for p in problems if part_of(p) == part]
 
@@ -674,6 +677,7 @@ def main():
         "groups": (GROUPS_HEADING, groups_section(args.run_dir, commands, header)),
         "txn": (TXN_HEADING, txn_section(args.run_dir, commands, header)),
         "raft": (RAFT_HEADING, raft_section(args.run_dir, commands, header)),
+        "metadata": (METADATA_HEADING, metadata_section(args.run_dir, commands, header)),
     }
     if "core" not in parts:
         with open(args.out) as file:
@@ -689,7 +693,7 @@ def main():
             file.write(text)
         return
     # A part that did not run keeps its section from the last run that had it.
-    groups, txn, raft = (section if part in parts else old_section(args.out, heading)
+    groups, txn, raft, metadata = (section if part in parts else old_section(args.out, heading)
                          for part, (heading, section) in sections.items())
     lines = [
         "# Benchmarks",
@@ -728,6 +732,7 @@ def main():
         *groups,
         *txn,
         *raft,
+        *metadata,
         "## Settings",
         "",
         *settings_section(loads),
