@@ -273,8 +273,10 @@ Raft::Raft(const RaftOptions& options, Storage& storage)
 Raft::~Raft() = default;
 
 void Raft::bootstrap(Storage& storage, const Config& config) {
-  FJORD_CHECK(storage.end_offset() == 0 && storage.hard_state().term == 0,
-              "bootstrap needs empty storage");
+  SnapshotMeta existing = storage.snapshot_meta();
+  bool has_state = storage.end_offset() > 0 || storage.hard_state().term > 0 ||
+                   existing.end_offset > 0 || !existing.config.voters.empty();
+  if (has_state) return;  // a restart: the configuration comes from the log
   storage.save_snapshot(SnapshotMeta{.end_offset = 0, .last_term = 0, .config = config},
                         std::make_shared<const Bytes>());
   storage.sync();

@@ -114,7 +114,9 @@ class Raft {
 
   // Writes the initial configuration to empty storage (a snapshot at offset 0
   // with `config`), before the first Raft is built on it. Every voter of a new
-  // group bootstraps with the same config.
+  // group bootstraps with the same config. Storage that already holds the
+  // group's state (a restart: a configuration, a term or a log) is left as it
+  // is, so a node may call this on every start.
   static void bootstrap(Storage& storage, const Config& config);
 
   void tick();

@@ -638,6 +638,19 @@ TEST(RaftTest, RestartKeepsTermVoteAndLog) {
   EXPECT_EQ(cluster.applied_texts(2), (std::vector<std::string>{"kept", "more"}));
 }
 
+TEST(RaftTest, BootstrapLeavesAnExistingGroupAlone) {
+  Cluster cluster({1, 2, 3});
+  cluster.elect(1);
+  cluster.propose(1, "x");
+  cluster.deliver();
+  cluster.crash(2);
+  Raft::bootstrap(cluster.node(2).storage, Config{.voters = {2, 7}, .learners = {}});
+  cluster.start(2);
+  EXPECT_EQ(cluster.raft(2).status().config.voters, (std::vector<NodeId>{1, 2, 3}));
+  EXPECT_EQ(cluster.raft(2).term(), 1);
+  EXPECT_EQ(cluster.node(2).storage.end_offset(), 2);
+}
+
 TEST(RaftTest, VoteIsSyncedBeforeTheResponseLeaves) {
   Cluster cluster({1, 2, 3});
   Message vote;
