@@ -25,7 +25,7 @@ boost::asio::awaitable<p::DescribeClusterResponse> Broker::describe_cluster(
   }
   response.endpoint_type = kBrokersEndpoint;
   response.cluster_id = controller_.image()->cluster_id;
-  response.controller_id = config_.node_id;
+  response.controller_id = quorum_.controller_id();
   p::DescribeClusterResponse::DescribeClusterBroker self;
   self.broker_id = config_.node_id;
   self.host = advertised_host_;

@@ -111,7 +111,7 @@ boost::asio::awaitable<p::MetadataResponse> Broker::metadata(const RequestContex
   self.port = advertised_port_;
   response.brokers.push_back(self);
   response.cluster_id = controller_.image()->cluster_id;
-  response.controller_id = config_.node_id;
+  response.controller_id = quorum_.controller_id();
 
   // v0: an empty list means every topic; v1+: null means every topic.
   const bool all_topics = !request.topics.has_value() || (version == 0 && request.topics->empty());

@@ -73,6 +73,12 @@
 #include "protocol/generated/metadata_response.h"
 #include "protocol/generated/produce_request.h"
 #include "protocol/generated/produce_response.h"
+#include "protocol/generated/add_raft_voter_request.h"
+#include "protocol/generated/add_raft_voter_response.h"
+#include "protocol/generated/describe_quorum_request.h"
+#include "protocol/generated/describe_quorum_response.h"
+#include "protocol/generated/remove_raft_voter_request.h"
+#include "protocol/generated/remove_raft_voter_response.h"
 
 namespace fjord::broker {
 
@@ -125,6 +131,10 @@ constexpr std::array kSupportedApis = {
     Broker::ApiRange{p::DescribeTransactionsRequest::kApiKey, 0, 0},
     Broker::ApiRange{p::ListTransactionsRequest::kApiKey, 0, 1},
     Broker::ApiRange{p::DescribeProducersRequest::kApiKey, 0, 0},
+    // The metadata quorum (KIP-595, KIP-836, KIP-853): every version of the schemas.
+    Broker::ApiRange{p::DescribeQuorumRequest::kApiKey, 0, 2},
+    Broker::ApiRange{p::AddRaftVoterRequest::kApiKey, 0, 0},
+    Broker::ApiRange{p::RemoveRaftVoterRequest::kApiKey, 0, 0},
 };
 
 const Broker::ApiRange* find_api(int16_t api_key) {
@@ -155,14 +165,16 @@ net::HandlerResult close_connection(const RequestContext& context, std::string_v
 std::span<const Broker::ApiRange> Broker::supported_apis() { return kSupportedApis; }
 
 Broker::Broker(const NodeConfig& config, metadata::Controller& controller,
-               PartitionManager& partitions, GroupCoordinator& groups, TxnCoordinator& txns)
+               PartitionManager& partitions, GroupCoordinator& groups, TxnCoordinator& txns,
+               Quorum& quorum)
     : config_(config),
       advertised_host_(config.advertised_host.empty() ? config.listen_host
                                                       : config.advertised_host),
       controller_(controller),
       partitions_(partitions),
       groups_(groups),
-      txns_(txns) {}
+      txns_(txns),
+      quorum_(quorum) {}
 
 template <auto Handler>
 boost::asio::awaitable<net::HandlerResult> Broker::serve_api(const p::RequestHeaderView& header,
@@ -271,6 +283,9 @@ Broker::Dispatch Broker::dispatch_for(int16_t api_key) {
     case p::IncrementalAlterConfigsRequest::kApiKey:
       return &Broker::serve_api<&Broker::incremental_alter_configs>;
     case p::DescribeClusterRequest::kApiKey: return &Broker::serve_api<&Broker::describe_cluster>;
+    case p::DescribeQuorumRequest::kApiKey: return &Broker::serve_api<&Broker::describe_quorum>;
+    case p::AddRaftVoterRequest::kApiKey: return &Broker::serve_api<&Broker::add_raft_voter>;
+    case p::RemoveRaftVoterRequest::kApiKey: return &Broker::serve_api<&Broker::remove_raft_voter>;
     default:
       assert(false && "API in kSupportedApis without a dispatch entry");
       return &Broker::serve_api<&Broker::api_versions>;

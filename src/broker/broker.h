@@ -5,12 +5,14 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <memory>
 #include <span>
 
 #include "broker/group_coordinator.h"
 #include "broker/node.h"
 #include "broker/partition_manager.h"
+#include "broker/quorum.h"
 #include "broker/txn_coordinator.h"
 #include "metadata/controller.h"
 #include "net/request_handler.h"
@@ -85,6 +87,12 @@ struct ListTransactionsRequest;
 struct ListTransactionsResponse;
 struct DescribeProducersRequest;
 struct DescribeProducersResponse;
+struct DescribeQuorumRequest;
+struct DescribeQuorumResponse;
+struct AddRaftVoterRequest;
+struct AddRaftVoterResponse;
+struct RemoveRaftVoterRequest;
+struct RemoveRaftVoterResponse;
 }  // namespace fjord::protocol
 
 namespace fjord::broker {
@@ -99,7 +107,7 @@ struct RequestContext {
 class Broker final : public net::RequestHandler {
  public:
   Broker(const NodeConfig& config, metadata::Controller& controller, PartitionManager& partitions,
-         GroupCoordinator& groups, TxnCoordinator& txns);
+         GroupCoordinator& groups, TxnCoordinator& txns, Quorum& quorum);
 
   // The port clients are told to use (known once the listener is bound).
   void set_advertised_port(uint16_t port) { advertised_port_ = port; }
@@ -213,6 +221,14 @@ class Broker final : public net::RequestHandler {
   boost::asio::awaitable<protocol::DescribeProducersResponse> describe_producers(
       const RequestContext&, protocol::DescribeProducersRequest&);
 
+  // The metadata quorum (api_quorum.cc).
+  boost::asio::awaitable<protocol::DescribeQuorumResponse> describe_quorum(
+      const RequestContext&, protocol::DescribeQuorumRequest&);
+  boost::asio::awaitable<protocol::AddRaftVoterResponse> add_raft_voter(
+      const RequestContext&, protocol::AddRaftVoterRequest&);
+  boost::asio::awaitable<protocol::RemoveRaftVoterResponse> remove_raft_voter(
+      const RequestContext&, protocol::RemoveRaftVoterRequest&);
+
   // Creates __consumer_offsets on first use. kNone once it exists.
   boost::asio::awaitable<ErrorCode> ensure_offsets_topic();
   // Creates __transaction_state on first use. kNone once it exists.
@@ -236,6 +252,10 @@ class Broker final : public net::RequestHandler {
   PartitionManager& partitions_;
   GroupCoordinator& groups_;
   TxnCoordinator& txns_;
+  Quorum& quorum_;
+  // The quorum's describe/add/remove may block for seconds: they run here, never
+  // on a shard. One thread: voter changes take turns anyway.
+  boost::asio::thread_pool quorum_calls_{1};
 };
 
 int64_t wall_clock_ms();

@@ -57,7 +57,9 @@ class InProcessBrokerTest : public ::testing::Test {
     ASSERT_TRUE(groups_->load_all(*controller_->image()).ok());
     txns_ = std::make_unique<TxnCoordinator>(txn_config_, *partitions_, *controller_);
     ASSERT_TRUE(txns_->load_all(*controller_->image()).ok());
-    broker_ = std::make_unique<Broker>(config_, *controller_, *partitions_, *groups_, *txns_);
+    quorum_ = make_single_node_quorum(config_, *controller_);
+    broker_ =
+        std::make_unique<Broker>(config_, *controller_, *partitions_, *groups_, *txns_, *quorum_);
     broker_->set_advertised_port(9092);
   }
 
@@ -68,6 +70,7 @@ class InProcessBrokerTest : public ::testing::Test {
     (void)controller_->close();
     pool_->stop_and_join();
     broker_.reset();
+    quorum_.reset();
     txns_.reset();
     groups_.reset();
     partitions_.reset();
@@ -139,6 +142,7 @@ class InProcessBrokerTest : public ::testing::Test {
   std::unique_ptr<PartitionManager> partitions_;
   std::unique_ptr<GroupCoordinator> groups_;
   std::unique_ptr<TxnCoordinator> txns_;
+  std::unique_ptr<Quorum> quorum_;
   std::unique_ptr<Broker> broker_;
 };
 

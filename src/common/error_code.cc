@@ -77,6 +77,9 @@ std::string_view error_name(ErrorCode code) {
     case ErrorCode::kUnstableOffsetCommit: return "UNSTABLE_OFFSET_COMMIT";
     case ErrorCode::kGroupSubscribedToTopic: return "GROUP_SUBSCRIBED_TO_TOPIC";
     case ErrorCode::kTransactionalIdNotFound: return "TRANSACTIONAL_ID_NOT_FOUND";
+    case ErrorCode::kInvalidVoterKey: return "INVALID_VOTER_KEY";
+    case ErrorCode::kDuplicateVoter: return "DUPLICATE_VOTER";
+    case ErrorCode::kVoterNotFound: return "VOTER_NOT_FOUND";
   }
   return "UNKNOWN_ERROR_CODE";
 }

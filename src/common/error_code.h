@@ -81,6 +81,10 @@ enum class ErrorCode : int16_t {
   kStaleBrokerEpoch = 77,
   kBrokerIdNotRegistered = 102,
   kInconsistentClusterId = 104,
+  // KIP-853 (AddRaftVoter / RemoveRaftVoter).
+  kInvalidVoterKey = 125,
+  kDuplicateVoter = 126,
+  kVoterNotFound = 127,
 };
 
 inline int16_t to_wire(ErrorCode code) { return static_cast<int16_t>(code); }
