@@ -46,6 +46,8 @@ struct Arguments {
   int64_t abort_producer_id = -1;
   int32_t abort_producer_epoch = -1;
   int32_t abort_coordinator_epoch = -1;
+  std::string cluster_output = "text";
+  ClusterVoterOptions voter;
 };
 
 // One key=value (or key) per occurrence, so that a following positional is
@@ -265,7 +267,9 @@ void add_group(CLI::App& app, Arguments& args, Actions& actions) {
 // The txn commands speak the protocol themselves, without librdkafka.
 void warn_ignored_properties(const Arguments& args) {
   if (!args.client.properties.empty()) {
-    warn("-X settings are librdkafka's; 'fjord txn' does not use librdkafka and ignores them");
+    warn(
+        "-X settings are librdkafka's; 'fjord txn' and 'fjord cluster' do not use librdkafka "
+        "and ignore them");
   }
 }
 
@@ -363,6 +367,51 @@ void add_txn(CLI::App& app, Arguments& args, Actions& actions) {
   add_txn_abort(txn, args, actions);
 }
 
+void add_cluster(CLI::App& app, Arguments& args, Actions& actions) {
+  CLI::App* cluster = app.add_subcommand(
+      "cluster", "Show the metadata quorum and the brokers; add and remove voters");
+  cluster->require_subcommand(1);
+
+  CLI::App* status = cluster->add_subcommand(
+      "status",
+      "Show the quorum (leader, epoch, each voter's log end, lag and last contact) "
+      "and the brokers");
+  status->add_option("-o,--output", args.cluster_output, "Output format: text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  add_client_options(status, args);
+  actions.emplace_back(status, [&args] {
+    warn_ignored_properties(args);
+    return cluster_status(args.client, ClusterStatusOptions{args.cluster_output == "json"});
+  });
+
+  CLI::App* add = cluster->add_subcommand(
+      "add-voter", "Make a running node a voter of the metadata quorum (AddRaftVoter)");
+  add->add_option("--id", args.voter.node_id, "The node's id (its node.id)")
+      ->required()
+      ->check(at_least(0));
+  add->add_option("--endpoint", args.voter.endpoint,
+                  "HOST:PORT where the node's Raft transport listens (its "
+                  "controller.quorum.voters entry)")
+      ->required();
+  add_client_options(add, args);
+  actions.emplace_back(add, [&args] {
+    warn_ignored_properties(args);
+    return cluster_add_voter(args.client, args.voter);
+  });
+
+  CLI::App* remove = cluster->add_subcommand(
+      "remove-voter", "Remove a voter from the metadata quorum (RemoveRaftVoter)");
+  remove->add_option("--id", args.voter.node_id, "The voter's node id")
+      ->required()
+      ->check(at_least(0));
+  add_client_options(remove, args);
+  actions.emplace_back(remove, [&args] {
+    warn_ignored_properties(args);
+    return cluster_remove_voter(args.client, args.voter);
+  });
+}
+
 // "fjord topic create": the command whose help to point at.
 std::string command_path(const CLI::App& app) {
   std::string path = app.get_name();
@@ -388,6 +437,7 @@ int run(int argc, char** argv) {
   add_consume(app, args, actions);
   add_group(app, args, actions);
   add_txn(app, args, actions);
+  add_cluster(app, args, actions);
   app.footer(
       "Run 'fjord <command> --help' for a command's options. "
       "Client commands connect to --bootstrap-server (or $FJORD_BOOTSTRAP).\n");
@@ -402,9 +452,10 @@ int run(int argc, char** argv) {
     return command->check_name(std::string(first));
   });
   if (!first.empty() && first.front() != '-' && !known) {
-    return fail(kExitUsage, fmt::format("unknown command '{}': the commands are serve, topic, "
-                                        "produce, consume, group and txn; see 'fjord --help'",
-                                        first));
+    return fail(kExitUsage,
+                fmt::format("unknown command '{}': the commands are serve, topic, "
+                            "produce, consume, group, txn and cluster; see 'fjord --help'",
+                            first));
   }
   try {
     app.parse(argc, argv);

@@ -106,4 +106,16 @@ struct TxnAbortOptions {
 };
 int txn_abort(const ClientOptions& client, const TxnAbortOptions& options);
 
+struct ClusterStatusOptions {
+  bool json = false;  // --output json
+};
+int cluster_status(const ClientOptions& client, const ClusterStatusOptions& options);
+
+struct ClusterVoterOptions {
+  int32_t node_id = -1;
+  std::string endpoint;  // HOST:PORT of its Raft transport (add-voter only)
+};
+int cluster_add_voter(const ClientOptions& client, const ClusterVoterOptions& options);
+int cluster_remove_voter(const ClientOptions& client, const ClusterVoterOptions& options);
+
 }  // namespace fjord::cli

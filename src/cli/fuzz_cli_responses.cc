@@ -1,18 +1,20 @@
-// Fuzzes what `fjord txn` does with a server's answer: the response header,
-// the generated decoder of each response it reads (at every version), the
-// conversion to plain structs and the formatting. Input: one byte choosing the
-// response and version, then a response frame without its size prefix.
+// Fuzzes what `fjord txn` and `fjord cluster status` do with a server's answer: the response
+// header, the generated decoder of each response it reads (at every version), the conversion to
+// plain structs and the formatting. Input: one byte choosing the response and version, then a
+// response frame without its size prefix.
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <vector>
 
-#include "client/response_frame.h"
+#include "cli/cluster_report.h"
 #include "cli/txn_abort.h"
 #include "cli/txn_report.h"
 #include "cli/txn_responses.h"
+#include "client/response_frame.h"
 #include "protocol/generated/api_versions_response.h"
 #include "protocol/generated/describe_producers_response.h"
+#include "protocol/generated/describe_quorum_response.h"
 #include "protocol/generated/describe_transactions_response.h"
 #include "protocol/generated/find_coordinator_response.h"
 #include "protocol/generated/list_transactions_response.h"
@@ -63,6 +65,24 @@ void choose_to_abort(const std::vector<PartitionProducers>& partitions) {
   }
 }
 
+// `fjord cluster status`: the quorum of a DescribeQuorum answer (every version),
+// printed both ways next to a cluster of one broker.
+void cluster_status(std::span<const uint8_t> frame, int16_t selector) {
+  const int16_t version =
+      static_cast<int16_t>(selector % (p::DescribeQuorumResponse::kMaxVersion + 1));
+  p::DescribeQuorumResponse response;
+  if (!decode(frame, version, response)) return;
+  auto quorum = quorum_of(response);
+  if (!quorum.ok()) return;
+  ClusterDescription cluster;
+  cluster.controller_id = quorum->leader_id;
+  cluster.brokers.push_back({quorum->leader_id, "127.0.0.1:9092", ""});
+  cluster.quorum = std::move(*quorum);
+  for (const QuorumMember& member : cluster.quorum.members) (void)lag_of(cluster.quorum, member);
+  (void)format_cluster_status(cluster, kNowMs);
+  (void)format_cluster_status_json(cluster);
+}
+
 template <typename Response>
 void decode_only(std::span<const uint8_t> frame, int16_t selector) {
   const int16_t version = static_cast<int16_t>(selector % (Response::kMaxVersion + 1));
@@ -76,10 +96,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const uint8_t selector = data[0];
   const std::span<const uint8_t> frame(data + 1, size - 1);
-  switch (selector % 6) {
+  switch (selector % 7) {
     case 0: {
       p::ListTransactionsResponse response;
-      if (decode(frame, static_cast<int16_t>(selector / 6 % 2), response)) {
+      if (decode(frame, static_cast<int16_t>(selector / 7 % 2), response)) {
         (void)format_transaction_list(listings_of(response));
       }
       break;
@@ -97,13 +117,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     case 3:
-      decode_only<p::FindCoordinatorResponse>(frame, selector / 6);
+      decode_only<p::FindCoordinatorResponse>(frame, selector / 7);
       break;
-    case 4:
-      decode_only<p::MetadataResponse>(frame, selector / 6);
+    case 4: {
+      const int16_t version =
+          static_cast<int16_t>(selector / 7 % (p::MetadataResponse::kMaxVersion + 1));
+      p::MetadataResponse response;
+      if (decode(frame, version, response)) (void)cluster_of(response);
+      break;
+    }
+    case 5:
+      cluster_status(frame, selector / 7);
       break;
     default:
-      decode_only<p::ApiVersionsResponse>(frame, selector / 6);
+      decode_only<p::ApiVersionsResponse>(frame, selector / 7);
       break;
   }
   return 0;
