@@ -26,11 +26,14 @@ boost::asio::awaitable<p::DescribeClusterResponse> Broker::describe_cluster(
   response.endpoint_type = kBrokersEndpoint;
   response.cluster_id = controller_.image()->cluster_id;
   response.controller_id = quorum_.controller_id();
-  p::DescribeClusterResponse::DescribeClusterBroker self;
-  self.broker_id = config_.node_id;
-  self.host = advertised_host_;
-  self.port = advertised_port_;
-  response.brokers.push_back(std::move(self));
+  for (BrokerAddress& broker : live_brokers(*controller_.image(), self_address())) {
+    p::DescribeClusterResponse::DescribeClusterBroker entry;
+    entry.broker_id = broker.id;
+    entry.host = std::move(broker.host);
+    entry.port = broker.port;
+    entry.rack = std::move(broker.rack);
+    response.brokers.push_back(std::move(entry));
+  }
   co_return response;
 }
 

@@ -147,6 +147,7 @@ boost::asio::awaitable<p::AlterConfigsResponse> Broker::alter_configs(
   p::AlterConfigsResponse response;
   for (const auto& resource : request.resources) {
     Status status = check_alterable(resource.resource_type);
+    if (status) status = require_active_controller();
     if (status) {
       metadata::ConfigMap configs;
       for (const auto& c : resource.configs) {
@@ -171,6 +172,7 @@ boost::asio::awaitable<p::IncrementalAlterConfigsResponse> Broker::incremental_a
   p::IncrementalAlterConfigsResponse response;
   for (const auto& resource : request.resources) {
     Status status = check_alterable(resource.resource_type);
+    if (status) status = require_active_controller();
     if (status) {
       std::vector<metadata::ConfigAlteration> changes;
       for (const auto& c : resource.configs) {

@@ -89,6 +89,8 @@ boost::asio::awaitable<p::FetchResponse> Broker::fetch(const RequestContext& con
             version >= 13 ? ErrorCode::kUnknownTopicId : ErrorCode::kUnknownTopicOrPartition;
       } else if (partition.partition < 0 || partition.partition >= info->partition_count) {
         item.error = ErrorCode::kUnknownTopicOrPartition;
+      } else if (!leads(*image, *info, partition.partition)) {
+        item.error = ErrorCode::kNotLeaderOrFollower;  // no fetching from followers (yet)
       } else {
         item.topic = info->name;
       }

@@ -70,8 +70,11 @@ boost::asio::awaitable<p::ListOffsetsResponse> Broker::list_offsets(
       p::ListOffsetsResponse::ListOffsetsPartitionResponse answer;
       answer.partition_index = wanted.partition_index;
       OffsetAnswer found{ErrorCode::kUnknownTopicOrPartition, -1, -1};
-      if (info != nullptr && wanted.partition_index >= 0 &&
-          wanted.partition_index < info->partition_count) {
+      const bool exists = info != nullptr && wanted.partition_index >= 0 &&
+                          wanted.partition_index < info->partition_count;
+      if (exists && !leads(*image, *info, wanted.partition_index)) {
+        found = OffsetAnswer{ErrorCode::kNotLeaderOrFollower, -1, -1};
+      } else if (exists) {
         found = co_await run_on(
             partitions_.shards(), partitions_.shard_of(topic.name, wanted.partition_index), [&] {
               Partition* partition = partitions_.find(topic.name, wanted.partition_index);
@@ -111,6 +114,11 @@ boost::asio::awaitable<p::DeleteRecordsResponse> Broker::delete_records(
       if (info == nullptr || wanted.partition_index < 0 ||
           wanted.partition_index >= info->partition_count) {
         result.error_code = to_wire(ErrorCode::kUnknownTopicOrPartition);
+        topic_result.partitions.push_back(std::move(result));
+        continue;
+      }
+      if (!leads(*image, *info, wanted.partition_index)) {
+        result.error_code = to_wire(ErrorCode::kNotLeaderOrFollower);
         topic_result.partitions.push_back(std::move(result));
         continue;
       }

@@ -141,6 +141,9 @@ boost::asio::awaitable<p::ProduceResponse> Broker::produce_partitions(const Requ
       if (topic.name == kOffsetsTopic || topic.name == kTransactionStateTopic) {
         work.error = ErrorCode::kInvalidTopicException;
       }
+      if (work.error == ErrorCode::kNone && !leads(*image, *info, data.index)) {
+        work.error = ErrorCode::kNotLeaderOrFollower;  // the client refreshes its metadata
+      }
       state->work.push_back(std::move(work));
     }
   }

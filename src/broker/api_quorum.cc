@@ -78,6 +78,17 @@ const p::AddRaftVoterRequest::Listener* controller_listener(const p::AddRaftVote
 
 }  // namespace
 
+Status Broker::require_active_controller() const {
+  if (quorum_.is_active_controller()) return {};
+  const int32_t controller = quorum_.controller_id();
+  return Error{ErrorCode::kNotController,
+               controller < 0 ? fmt::format("node {} is not the active controller, and there is "
+                                            "none now (an election is running); retry",
+                                            config_.node_id)
+                              : fmt::format("node {} is not the active controller; node {} is",
+                                            config_.node_id, controller)};
+}
+
 boost::asio::awaitable<p::DescribeQuorumResponse> Broker::describe_quorum(
     const RequestContext&, p::DescribeQuorumRequest& request) {
   if (!asks_for_metadata_partition(request)) {

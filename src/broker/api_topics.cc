@@ -71,20 +71,24 @@ boost::asio::awaitable<Result<int32_t>> Broker::open_internal_topic(const std::s
 
 namespace {
 
-void add_topic(p::MetadataResponse& response, const metadata::TopicInfo& topic, int32_t node_id) {
+void add_topic(p::MetadataResponse& response, const metadata::MetadataImage& image,
+               const metadata::TopicInfo& topic, int32_t self_id) {
   p::MetadataResponse::MetadataResponseTopic entry;
   entry.error_code = 0;
   entry.name = topic.name;
   entry.topic_id = topic.id;
   entry.is_internal = topic.name == kOffsetsTopic || topic.name == kTransactionStateTopic;
   for (int32_t i = 0; i < topic.partition_count; ++i) {
+    PartitionPlacement placement = placement_of(image, topic, i, self_id);
     p::MetadataResponse::MetadataResponsePartition partition;
-    partition.error_code = 0;
+    // A partition whose leader is fenced has none until it is back (Kafka's answer).
+    partition.error_code =
+        to_wire(placement.leader < 0 ? ErrorCode::kLeaderNotAvailable : ErrorCode::kNone);
     partition.partition_index = i;
-    partition.leader_id = node_id;
-    partition.leader_epoch = 0;
-    partition.replica_nodes = {node_id};
-    partition.isr_nodes = {node_id};
+    partition.leader_id = placement.leader;
+    partition.leader_epoch = placement.leader_epoch;
+    partition.replica_nodes = std::move(placement.replicas);
+    partition.isr_nodes = std::move(placement.isr);
     entry.partitions.push_back(std::move(partition));
   }
   response.topics.push_back(std::move(entry));
@@ -105,19 +109,24 @@ boost::asio::awaitable<p::MetadataResponse> Broker::metadata(const RequestContex
                                                              p::MetadataRequest& request) {
   const int16_t version = context.api_version;
   p::MetadataResponse response;
-  p::MetadataResponse::MetadataResponseBroker self;
-  self.node_id = config_.node_id;
-  self.host = advertised_host_;
-  self.port = advertised_port_;
-  response.brokers.push_back(self);
-  response.cluster_id = controller_.image()->cluster_id;
+  auto image = controller_.image();
+  for (BrokerAddress& broker : live_brokers(*image, self_address())) {
+    p::MetadataResponse::MetadataResponseBroker entry;
+    entry.node_id = broker.id;
+    entry.host = std::move(broker.host);
+    entry.port = broker.port;
+    entry.rack = std::move(broker.rack);
+    response.brokers.push_back(std::move(entry));
+  }
+  response.cluster_id = image->cluster_id;
   response.controller_id = quorum_.controller_id();
 
   // v0: an empty list means every topic; v1+: null means every topic.
   const bool all_topics = !request.topics.has_value() || (version == 0 && request.topics->empty());
-  auto image = controller_.image();
   if (all_topics) {
-    for (const auto& [name, topic] : image->topics) add_topic(response, *topic, config_.node_id);
+    for (const auto& [name, topic] : image->topics) {
+      add_topic(response, *image, *topic, config_.node_id);
+    }
     co_return response;
   }
   const bool may_create =
@@ -128,13 +137,13 @@ boost::asio::awaitable<p::MetadataResponse> Broker::metadata(const RequestContex
       if (topic == nullptr) {
         add_topic_error(response, std::nullopt, wanted.topic_id, ErrorCode::kUnknownTopicId);
       } else {
-        add_topic(response, *topic, config_.node_id);
+        add_topic(response, *image, *topic, config_.node_id);
       }
       continue;
     }
     const std::string& name = *wanted.name;
     if (const metadata::TopicInfo* topic = image->find(name)) {
-      add_topic(response, *topic, config_.node_id);
+      add_topic(response, *image, *topic, config_.node_id);
       continue;
     }
     if (Status valid = metadata::validate_topic_name(name); !valid) {
@@ -147,12 +156,17 @@ boost::asio::awaitable<p::MetadataResponse> Broker::metadata(const RequestContex
     }
     auto created = co_await create_topic(name, -1, -1, {}, false);
     if (created) {
-      add_topic(response, **created, config_.node_id);
+      add_topic(response, *controller_.image(), **created, config_.node_id);
     } else if (created.error().code == ErrorCode::kTopicAlreadyExists) {
       // Another request created it meanwhile.
-      if (const auto* topic = controller_.image()->find(name)) {
-        add_topic(response, *topic, config_.node_id);
+      const auto fresh = controller_.image();
+      if (const auto* topic = fresh->find(name)) {
+        add_topic(response, *fresh, *topic, config_.node_id);
       }
+    } else if (created.error().code == ErrorCode::kNotController) {
+      // Only the active controller creates topics; clients retry LEADER_NOT_AVAILABLE
+      // and ask other brokers for metadata, the controller among them.
+      add_topic_error(response, name, {}, ErrorCode::kLeaderNotAvailable);
     } else {
       add_topic_error(response, name, {}, created.error().code);
     }
@@ -173,6 +187,10 @@ boost::asio::awaitable<p::CreateTopicsResponse> Broker::create_topics(
       result.error_message = std::move(message);
       response.topics.push_back(std::move(result));
     };
+    if (Status controller = require_active_controller(); !controller) {
+      fail(controller.error().code, controller.error().message);
+      continue;
+    }
     if (occurrences[topic.name] > 1) {
       fail(ErrorCode::kInvalidRequest,
            fmt::format("topic '{}' appears more than once", topic.name));
@@ -253,6 +271,12 @@ boost::asio::awaitable<p::DeleteTopicsResponse> Broker::delete_topics(
     p::DeleteTopicsResponse::DeletableTopicResult result;
     result.name = name;
     result.topic_id = id;
+    if (Status controller = require_active_controller(); !controller) {
+      result.error_code = to_wire(controller.error().code);
+      result.error_message = controller.error().message;
+      response.responses.push_back(std::move(result));
+      continue;
+    }
     std::string target;
     if (name) {
       target = *name;
@@ -291,6 +315,12 @@ boost::asio::awaitable<p::CreatePartitionsResponse> Broker::create_partitions(
   for (const auto& topic : request.topics) {
     p::CreatePartitionsResponse::CreatePartitionsTopicResult result;
     result.name = topic.name;
+    if (Status controller = require_active_controller(); !controller) {
+      result.error_code = to_wire(controller.error().code);
+      result.error_message = controller.error().message;
+      response.results.push_back(std::move(result));
+      continue;
+    }
     if (topic.name == kOffsetsTopic || topic.name == kTransactionStateTopic) {
       // A group's (transactional id's) partition is its hash modulo the count:
       // changing the count would lose every group's offsets (id's state).

@@ -9,6 +9,7 @@
 #include <memory>
 #include <span>
 
+#include "broker/cluster_view.h"
 #include "broker/group_coordinator.h"
 #include "broker/node.h"
 #include "broker/partition_manager.h"
@@ -220,6 +221,21 @@ class Broker final : public net::RequestHandler {
       const RequestContext&, protocol::ListTransactionsRequest&);
   boost::asio::awaitable<protocol::DescribeProducersResponse> describe_producers(
       const RequestContext&, protocol::DescribeProducersRequest&);
+
+  // Whether this node leads the partition (Produce, Fetch, ListOffsets and
+  // DeleteRecords answer NOT_LEADER_OR_FOLLOWER elsewhere).
+  bool leads(const metadata::MetadataImage& image, const metadata::TopicInfo& topic,
+             int32_t partition) const {
+    return leader_of(image, topic, partition, config_.node_id) == config_.node_id;
+  }
+  // Admin changes are made by the active controller only: elsewhere they are
+  // answered NOT_CONTROLLER (clients send them to Metadata's ControllerId and
+  // retry there). Defined in api_quorum.cc.
+  Status require_active_controller() const;
+  // This node as clients reach it.
+  BrokerAddress self_address() const {
+    return BrokerAddress{config_.node_id, advertised_host_, advertised_port_, std::nullopt};
+  }
 
   // The metadata quorum (api_quorum.cc).
   boost::asio::awaitable<protocol::DescribeQuorumResponse> describe_quorum(

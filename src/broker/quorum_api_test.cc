@@ -8,14 +8,22 @@
 #include "broker/test_broker.h"
 #include "protocol/generated/add_raft_voter_request.h"
 #include "protocol/generated/add_raft_voter_response.h"
+#include "protocol/generated/alter_configs_request.h"
+#include "protocol/generated/alter_configs_response.h"
 #include "protocol/generated/api_versions_request.h"
 #include "protocol/generated/api_versions_response.h"
+#include "protocol/generated/create_partitions_request.h"
+#include "protocol/generated/create_partitions_response.h"
 #include "protocol/generated/create_topics_request.h"
 #include "protocol/generated/create_topics_response.h"
+#include "protocol/generated/delete_topics_request.h"
+#include "protocol/generated/delete_topics_response.h"
 #include "protocol/generated/describe_cluster_request.h"
 #include "protocol/generated/describe_cluster_response.h"
 #include "protocol/generated/describe_quorum_request.h"
 #include "protocol/generated/describe_quorum_response.h"
+#include "protocol/generated/incremental_alter_configs_request.h"
+#include "protocol/generated/incremental_alter_configs_response.h"
 #include "protocol/generated/metadata_request.h"
 #include "protocol/generated/metadata_response.h"
 #include "protocol/generated/remove_raft_voter_request.h"
@@ -267,6 +275,61 @@ TEST_F(QuorumApiTest, BadVoterRequestsAreRefusedBeforeTheQuorumIsAsked) {
   auto same_cluster = add_request(4);
   same_cluster.cluster_id = controller_->image()->cluster_id;
   EXPECT_EQ(call<p::AddRaftVoterResponse>(same_cluster, 0).error_code, 0);
+}
+
+p::CreateTopicsRequest create_request(const std::string& name) {
+  p::CreateTopicsRequest request;
+  p::CreateTopicsRequest::CreatableTopic topic;
+  topic.name = name;
+  topic.num_partitions = 1;
+  topic.replication_factor = 1;
+  request.topics.push_back(topic);
+  return request;
+}
+
+TEST_F(QuorumApiTest, AdminChangesElsewhereThanTheControllerAnswerNotController) {
+  ASSERT_EQ(call<p::CreateTopicsResponse>(create_request("orders"), 5).topics[0].error_code, 0);
+  use_fake_quorum(2);  // node 2 is the active controller, not this node (1)
+  const int16_t not_controller = to_wire(ErrorCode::kNotController);
+
+  auto created = call<p::CreateTopicsResponse>(create_request("payments"), 5);
+  EXPECT_EQ(created.topics[0].error_code, not_controller);
+  EXPECT_NE(created.topics[0].error_message.value_or("").find("node 2 is"), std::string::npos);
+  EXPECT_EQ(controller_->image()->find("payments"), nullptr);
+
+  p::DeleteTopicsRequest remove;
+  remove.topic_names = {"orders"};
+  EXPECT_EQ(call<p::DeleteTopicsResponse>(remove, 4).responses[0].error_code, not_controller);
+
+  p::CreatePartitionsRequest grow;
+  grow.topics.push_back({"orders", 3, std::nullopt, {}});
+  EXPECT_EQ(call<p::CreatePartitionsResponse>(grow, 1).results[0].error_code, not_controller);
+
+  p::AlterConfigsRequest alter;
+  p::AlterConfigsRequest::AlterConfigsResource resource;
+  resource.resource_type = 2;  // topic
+  resource.resource_name = "orders";
+  resource.configs.push_back({"retention.ms", std::string("1000"), {}});
+  alter.resources.push_back(resource);
+  EXPECT_EQ(call<p::AlterConfigsResponse>(alter, 1).responses[0].error_code, not_controller);
+
+  p::IncrementalAlterConfigsRequest incremental;
+  p::IncrementalAlterConfigsRequest::AlterConfigsResource changes;
+  changes.resource_type = 2;
+  changes.resource_name = "orders";
+  changes.configs.push_back({"retention.ms", 0, std::string("1000"), {}});
+  incremental.resources.push_back(changes);
+  EXPECT_EQ(call<p::IncrementalAlterConfigsResponse>(incremental, 1).responses[0].error_code,
+            not_controller);
+
+  // Nothing changed; reads still work here.
+  EXPECT_EQ(controller_->image()->find("orders")->partition_count, 1);
+  EXPECT_TRUE(controller_->image()->find("orders")->configs.empty());
+  p::MetadataRequest all_topics;
+  all_topics.topics = std::nullopt;
+  auto metadata = call<p::MetadataResponse>(all_topics, 12);
+  ASSERT_EQ(metadata.topics.size(), 1u);
+  EXPECT_EQ(metadata.controller_id, 2);
 }
 
 TEST_F(QuorumApiTest, ControllerIdIsTheQuorumLeader) {
