@@ -4,9 +4,9 @@
 // and ListOffsets answer NOT_LEADER_OR_FOLLOWER for a partition another broker
 // leads.
 //
-// Until the image carries broker registrations and partition placement (the
-// metadata quorum of issue 5), this node is the only broker and leads every
-// partition; these two functions are the only place that changes when it does.
+// Without broker registrations in the image (a single node, or data written
+// before registrations existed) this node is the whole cluster and leads every
+// partition.
 #pragma once
 
 #include <cstdint>
@@ -32,8 +32,8 @@ struct PartitionPlacement {
   std::vector<int32_t> isr;
 };
 
-// Every registered, unfenced broker, by id; `self` (this node, as clients reach
-// it) when the image has no registrations.
+// Every registered, unfenced broker with a PLAINTEXT endpoint, by id; `self`
+// (this node, as clients reach it) when there is none.
 std::vector<BrokerAddress> live_brokers(const metadata::MetadataImage& image,
                                         const BrokerAddress& self);
 
