@@ -1,0 +1,275 @@
+#include "cluster/metadata_quorum.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "common/check.h"
+#include "metadata/metadata_log.h"
+#include "raft/log_storage/log_storage.h"
+#include "raft/transport/runtime.h"
+#include "records/builder.h"
+#include "records/record.h"
+
+namespace fjord::cluster {
+namespace {
+
+constexpr size_t kMaxBatchRecordsBytes = 64 << 20;
+
+std::string metadata_dir_name() { return std::string(metadata::kMetadataTopic) + "-0"; }
+
+raft::Config initial_config(const MetadataQuorumOptions& options) {
+  raft::Config config;
+  for (const QuorumPeer& peer : options.voters) config.voters.push_back(peer.id);
+  std::sort(config.voters.begin(), config.voters.end());
+  return config;
+}
+
+Result<raft::Bytes> build_batch(const std::vector<std::vector<uint8_t>>& records, int64_t now_ms) {
+  records::BatchBuilder builder;
+  for (const auto& value : records) {
+    Status appended = builder.append(now_ms, std::nullopt, records::Bytes(value));
+    if (!appended) return appended.error();
+  }
+  auto built = builder.build();
+  if (!built) return built.error();
+  return raft::Bytes(built->begin(), built->end());
+}
+
+}  // namespace
+
+struct MetadataQuorum::Impl {
+  Impl(const MetadataQuorumOptions& o, metadata::MetadataStateMachine& m)
+      : options(o), machine(m), work(boost::asio::make_work_guard(io)), poll_timer(io) {}
+
+  MetadataQuorumOptions options;
+  metadata::MetadataStateMachine& machine;
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work;
+  boost::asio::steady_timer poll_timer;
+  std::shared_ptr<raft::LogStorage> storage;
+  std::unique_ptr<raft::RaftRuntime> runtime;
+  std::thread thread;
+
+  // Written on the runtime's thread, read anywhere.
+  std::atomic<int32_t> leader{-1};
+  std::atomic<int64_t> epoch{0};
+  std::atomic<bool> active{false};
+  // Runtime thread only.
+  raft::Term applied_leader_change_term = -1;
+  std::vector<uint8_t> scratch;
+  std::mutex listener_mutex;
+  std::function<void()> listener;
+
+  void notify() {
+    std::function<void()> copy;
+    {
+      std::lock_guard lock(listener_mutex);
+      copy = listener;
+    }
+    if (copy) copy();
+  }
+
+  // Applies one committed entry to the state machine (runtime thread).
+  void apply(const raft::Entry& entry) {
+    if (entry.type == raft::EntryType::kLeaderChange) {
+      applied_leader_change_term = entry.term;
+      refresh_state();
+      return;
+    }
+    if (entry.type != raft::EntryType::kData || entry.data == nullptr) return;
+    auto applied = records::for_each_record(
+        records::Bytes(*entry.data), scratch, kMaxBatchRecordsBytes,
+        [&](const records::Record& record) -> Status {
+          if (!record.value) return {};
+          auto view = metadata::parse_metadata_record(*record.value);
+          if (!view) return view.error();
+          return machine.apply(entry.offset + record.offset_delta, *view);
+        });
+    // Every node applies the same committed log; one that cannot is broken and
+    // must not serve a different image.
+    FJORD_CHECK(applied.ok(), "metadata entry at offset {} cannot be applied: {}", entry.offset,
+                applied.error().message);
+    machine.publish();
+    notify();
+  }
+
+  // Leader, epoch and whether this node is the active controller (runtime thread).
+  void refresh_state() {
+    auto status = runtime->status(kMetadataGroup);
+    if (!status.ok()) return;
+    const bool leading = status->role == raft::Role::kLeader;
+    const int32_t leader_now = leading ? options.node_id : status->leader;
+    const bool active_now = leading && applied_leader_change_term == status->term;
+    // Followers report the leader they follow; a leader is reported only once
+    // active, so no client is sent to a controller that would refuse it.
+    const int32_t reported = leading && !active_now ? -1 : leader_now;
+    const bool changed = leader.exchange(reported) != reported ||
+                         epoch.exchange(status->term) != status->term ||
+                         active.exchange(active_now) != active_now;
+    if (changed) notify();
+  }
+
+  void schedule_poll() {
+    poll_timer.expires_after(std::chrono::milliseconds(options.tick_interval_ms));
+    poll_timer.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      refresh_state();
+      schedule_poll();
+    });
+  }
+};
+
+MetadataQuorum::MetadataQuorum(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+MetadataQuorum::~MetadataQuorum() { stop(); }
+
+Result<std::unique_ptr<MetadataQuorum>> MetadataQuorum::start(
+    const MetadataQuorumOptions& options, metadata::MetadataStateMachine& machine) {
+  auto impl = std::make_unique<Impl>(options, machine);
+  auto opened = raft::LogStorage::open(options.data_dir / metadata_dir_name());
+  if (!opened) return opened.error();
+  impl->storage = std::shared_ptr<raft::LogStorage>(std::move(*opened));
+  raft::Storage& storage = *impl->storage;
+  const bool brand_new = storage.end_offset() == 0 && storage.snapshot_meta().config.voters.empty();
+  if (brand_new) {
+    raft::Raft::bootstrap(storage, initial_config(options));
+    storage.sync();
+  }
+
+  const QuorumPeer* self = nullptr;
+  for (const QuorumPeer& peer : options.voters) {
+    if (peer.id == options.node_id) self = &peer;
+  }
+  if (self == nullptr) {
+    return Error{ErrorCode::kInvalidConfig,
+                 fmt::format("node.id {} is not in controller.quorum.voters", options.node_id)};
+  }
+  raft::transport::TransportOptions transport;
+  transport.self = options.node_id;
+  transport.cluster_id = options.cluster_id;
+  transport.listen_host = self->address.host;
+  transport.listen_port = self->address.port;
+  raft::RuntimeOptions runtime;
+  runtime.tick_interval_ms = options.tick_interval_ms;
+  runtime.election_ticks = std::max(2, options.election_timeout_ms / options.tick_interval_ms);
+  runtime.heartbeat_ticks = std::max(1, runtime.election_ticks / 10);
+  runtime.proposal_timeout_ms = options.request_timeout_ms;
+  impl->runtime = std::make_unique<raft::RaftRuntime>(impl->io, transport, runtime);
+  for (const QuorumPeer& peer : options.voters) {
+    if (peer.id == options.node_id) continue;
+    impl->runtime->transport().set_peer({peer.id, peer.address.host, peer.address.port});
+  }
+  Impl* raw = impl.get();
+  raft::GroupSpec spec;
+  spec.group = kMetadataGroup;
+  spec.storage = impl->storage;
+  spec.callbacks.apply = [raw](const raft::Entry& entry) { raw->apply(entry); };
+  if (Status added = impl->runtime->add_group(std::move(spec)); !added) return added.error();
+  if (Status started = impl->runtime->start(); !started) {
+    return Error{started.error().code,
+                 fmt::format("cannot start the Raft transport on {}:{}: {}", self->address.host,
+                             self->address.port, started.error().message)};
+  }
+  impl->schedule_poll();
+  impl->thread = std::thread([raw] { raw->io.run(); });
+  return std::unique_ptr<MetadataQuorum>(new MetadataQuorum(std::move(impl)));
+}
+
+void MetadataQuorum::set_listener(std::function<void()> listener) {
+  std::lock_guard lock(impl_->listener_mutex);
+  impl_->listener = std::move(listener);
+}
+
+QuorumState MetadataQuorum::state() const {
+  return QuorumState{impl_->leader.load(), impl_->epoch.load()};
+}
+
+bool MetadataQuorum::is_active_controller() const { return impl_->active.load(); }
+
+Result<int64_t> MetadataQuorum::commit(const std::vector<std::vector<uint8_t>>& records,
+                                       int64_t now_ms) {
+  if (!is_active_controller()) {
+    return Error{ErrorCode::kNotController,
+                 fmt::format("node {} is not the active controller (the controller is {})",
+                             impl_->options.node_id, impl_->leader.load())};
+  }
+  auto batch = build_batch(records, now_ms);
+  if (!batch) return batch.error();
+  const auto count = static_cast<int32_t>(records.size());
+  auto promise = std::make_shared<std::promise<Result<raft::Offset>>>();
+  auto future = promise->get_future();
+  raft::RaftRuntime* runtime = impl_->runtime.get();
+  runtime->post([runtime, promise, count, data = std::move(*batch)]() mutable {
+    runtime->propose(
+        kMetadataGroup, std::move(data),
+        [promise](Result<raft::Offset> result) { promise->set_value(std::move(result)); }, count);
+  });
+  // The runtime fails a proposal after request_timeout_ms itself; the margin
+  // only guards against a stopped runtime.
+  const auto limit = std::chrono::milliseconds(impl_->options.request_timeout_ms + 5000);
+  if (future.wait_for(limit) != std::future_status::ready) {
+    return Error{ErrorCode::kRequestTimedOut, "the metadata quorum did not answer"};
+  }
+  Result<raft::Offset> offset = future.get();
+  if (!offset.ok()) {
+    if (offset.code() == ErrorCode::kNotLeaderOrFollower) {
+      return Error{ErrorCode::kNotController, "leadership of the metadata quorum moved"};
+    }
+    return offset.error();
+  }
+  return *offset + count - 1;
+}
+
+Result<raft::RaftStatus> MetadataQuorum::status() const {
+  auto promise = std::make_shared<std::promise<Result<raft::RaftStatus>>>();
+  auto future = promise->get_future();
+  raft::RaftRuntime* runtime = impl_->runtime.get();
+  runtime->post([runtime, promise] { promise->set_value(runtime->status(kMetadataGroup)); });
+  if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    return Error{ErrorCode::kRequestTimedOut, "the metadata quorum did not answer"};
+  }
+  return future.get();
+}
+
+Status MetadataQuorum::change_membership(const raft::ConfigChange& change,
+                                         const std::optional<HostPort>& address) {
+  auto promise = std::make_shared<std::promise<Status>>();
+  auto future = promise->get_future();
+  raft::RaftRuntime* runtime = impl_->runtime.get();
+  runtime->post([runtime, promise, change, address] {
+    if (address) runtime->transport().set_peer({change.node, address->host, address->port});
+    promise->set_value(runtime->with_raft(kMetadataGroup, [&](raft::Raft& raft) -> Status {
+      auto proposed = raft.change_config(change);
+      if (!proposed) return proposed.error();
+      return {};
+    }));
+  });
+  if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    return Error{ErrorCode::kRequestTimedOut, "the metadata quorum did not answer"};
+  }
+  return future.get();
+}
+
+void MetadataQuorum::stop() {
+  if (!impl_ || !impl_->thread.joinable()) return;
+  Impl* raw = impl_.get();
+  boost::asio::post(raw->io, [raw] {
+    raw->poll_timer.cancel();
+    raw->runtime->stop();
+  });
+  raw->work.reset();
+  raw->thread.join();
+  if (Status closed = raw->storage->close(); !closed) {
+    fmt::print(stderr, "fjord: closing the metadata log: {}\n", closed.error().message);
+  }
+}
+
+}  // namespace fjord::cluster

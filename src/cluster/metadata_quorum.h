@@ -1,0 +1,96 @@
+// MetadataQuorum: the cluster metadata as a Raft group (group 0) replicated by
+// the nodes of controller.quorum.voters. Every node applies the committed log
+// to its MetadataStateMachine, so every node publishes the same images; the
+// Raft leader is the active controller, and the Controller's changes are
+// proposed through it (this class is the Controller's MetadataCommitter).
+//
+// The leader becomes the *active* controller only once it has applied its own
+// LeaderChange entry: by then it has applied everything earlier leaders
+// committed, so it validates a change against the latest image and never
+// applies an acknowledged change twice (e.g. a topic created again because a
+// new leader had not yet seen it).
+//
+// Threads: the Raft runtime runs on a thread of its own. commit() blocks its
+// caller until the change is applied here (admin changes are rare, and the
+// broker already blocks on the fsync of the single-node log the same way).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/host_port.h"
+#include "common/result.h"
+#include "metadata/committer.h"
+#include "metadata/state_machine.h"
+#include "raft/raft.h"
+
+namespace fjord::cluster {
+
+inline constexpr raft::GroupId kMetadataGroup = 0;
+
+struct QuorumPeer {
+  int32_t id = -1;
+  HostPort address;  // where its Raft transport listens
+};
+
+struct MetadataQuorumOptions {
+  int32_t node_id = -1;
+  std::vector<QuorumPeer> voters;  // the initial voters; this node among them
+  std::filesystem::path data_dir;
+  std::string cluster_id;
+  int tick_interval_ms = 50;
+  int election_timeout_ms = 1000;  // controller.quorum.election.timeout.ms
+  int request_timeout_ms = 10000;  // how long commit() waits for a change
+  // A snapshot of the metadata image is taken after this many applied bytes of
+  // records (metadata.log.max.record.bytes.between.snapshots).
+  int64_t snapshot_after_bytes = 20 << 20;
+};
+
+struct QuorumState {
+  int32_t leader_id = -1;  // the active controller (-1 while there is none)
+  int64_t epoch = 0;
+};
+
+class MetadataQuorum final : public metadata::MetadataCommitter {
+ public:
+  // Opens (or bootstraps) the metadata group's storage under
+  // data_dir/__cluster_metadata-0, starts the transport and the runtime.
+  static Result<std::unique_ptr<MetadataQuorum>> start(const MetadataQuorumOptions& options,
+                                                       metadata::MetadataStateMachine& machine);
+  ~MetadataQuorum() override;
+  MetadataQuorum(const MetadataQuorum&) = delete;
+  MetadataQuorum& operator=(const MetadataQuorum&) = delete;
+
+  // MetadataCommitter: kNotController unless this node is the active controller.
+  Result<int64_t> commit(const std::vector<std::vector<uint8_t>>& records,
+                         int64_t now_ms) override;
+
+  // Lock-free, any thread.
+  QuorumState state() const;
+  bool is_active_controller() const;
+  // From the runtime's thread (blocks the caller briefly).
+  Result<raft::RaftStatus> status() const;
+  // One membership change through the leader; the new voter's transport address
+  // is learned first. Returns once the change is committed.
+  Status change_membership(const raft::ConfigChange& change, const std::optional<HostPort>& address);
+
+  // Called on the runtime's thread after every applied batch and whenever the
+  // leader or the epoch changed. Set before start() returns work (start()
+  // takes it as an argument below would be cleaner; set it once, early).
+  void set_listener(std::function<void()> listener);
+
+  // Stops the runtime and closes the storage (a clean shutdown).
+  void stop();
+
+ private:
+  struct Impl;
+  explicit MetadataQuorum(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fjord::cluster
