@@ -15,7 +15,9 @@
 
 #include "broker/broker.h"
 #include "broker/group_coordinator.h"
+#include "broker/cluster_membership.h"
 #include "broker/partition_manager.h"
+#include "broker/partition_reconciler.h"
 #include "broker/txn_coordinator.h"
 #include "metadata/controller.h"
 #include "net/server.h"
@@ -94,7 +96,22 @@ int run_node(const NodeConfig& config) {
   options.default_replication_factor = static_cast<int16_t>(config.default_replication_factor);
   options.node_id = config.node_id;
   options.snapshot_after_bytes = config.metadata_snapshot_after_bytes;
-  auto controller = metadata::Controller::open(options, wall_clock_ms());
+  // On a cluster the metadata is a Raft log shared with the other voters; on a
+  // single node it is the local metadata log.
+  std::unique_ptr<ClusterMembership> membership;
+  Result<std::unique_ptr<metadata::Controller>> controller =
+      Error{ErrorCode::kUnknownServerError, "not opened"};
+  if (config.quorum_voters.empty()) {
+    controller = metadata::Controller::open(options, wall_clock_ms());
+  } else {
+    auto joined = ClusterMembership::join(config, options);
+    if (!joined) {
+      controller = joined.error();
+    } else {
+      membership = std::move(*joined);
+      controller = membership->make_controller(options);
+    }
+  }
   if (!controller) {
     fmt::print(stderr, "fjord: cannot open the metadata in {}: {}\n", config.data_dir,
                controller.error().message);
@@ -106,8 +123,12 @@ int run_node(const NodeConfig& config) {
   runtime::ShardPool pool(shard_count);
   PartitionManager partitions(pool, config.data_dir, config.topic_defaults);
   partitions.set_producer_id_expiration_ms(config.producer_id_expiration_ms);
+  if (membership) partitions.set_cluster_node(config.node_id);
   pool.start();
-  if (Status opened = partitions.open_all(*(*controller)->image()); !opened) {
+  // A cluster node opens its partitions once its metadata has caught up (the
+  // reconciler, below); a single node's metadata is complete at once.
+  if (Status opened = membership ? Status{} : partitions.open_all(*(*controller)->image());
+      !opened) {
     fmt::print(stderr, "fjord: cannot open the partitions in {}: {}\n", config.data_dir,
                opened.error().message);
     pool.stop_and_join();
@@ -121,7 +142,7 @@ int run_node(const NodeConfig& config) {
   group_config.retention_check_interval_ms = config.offsets_retention_check_interval_ms;
   GroupCoordinator groups(group_config, partitions);
   partitions.set_txn_marker_listener(groups.marker_listener());
-  if (Status loaded = groups.load_all(*(*controller)->image()); !loaded) {
+  if (Status loaded = membership ? Status{} : groups.load_all(*(*controller)->image()); !loaded) {
     fmt::print(stderr, "fjord: cannot load the consumer groups from {}: {}\n", kOffsetsTopic,
                loaded.error().message);
     partitions.close_all();
@@ -138,7 +159,7 @@ int run_node(const NodeConfig& config) {
   txn_config.abort_check_interval_ms = config.transaction_abort_check_interval_ms;
   txn_config.expiry_check_interval_ms = config.transaction_expiry_check_interval_ms;
   TxnCoordinator txns(txn_config, partitions, **controller);
-  if (Status loaded = txns.load_all(*(*controller)->image()); !loaded) {
+  if (Status loaded = membership ? Status{} : txns.load_all(*(*controller)->image()); !loaded) {
     fmt::print(stderr, "fjord: cannot load the transactions from {}: {}\n",
                kTransactionStateTopic, loaded.error().message);
     partitions.close_all();
@@ -162,7 +183,15 @@ int run_node(const NodeConfig& config) {
     return 1;
   }
   // Clients behind a proxy or NAT are told the advertised port, as Kafka does.
-  broker.set_advertised_port(config.advertised_port != 0 ? config.advertised_port : server.port());
+  const uint16_t advertised_port =
+      config.advertised_port != 0 ? config.advertised_port : server.port();
+  broker.set_advertised_port(advertised_port);
+  std::unique_ptr<PartitionReconciler> reconciler;
+  if (membership) {
+    reconciler = std::make_unique<PartitionReconciler>(partitions, groups, txns,
+                                                       [&] { return membership->caught_up(); });
+    membership->start_broker(**controller, *reconciler, advertised_port);
+  }
 
   std::atomic<bool> stopping_loops{false};
   std::vector<std::shared_ptr<boost::asio::steady_timer>> timers;
@@ -192,6 +221,9 @@ int run_node(const NodeConfig& config) {
   signals_context.run();
 
   fmt::print(stderr, "fjord: shutting down\n");
+  // A cluster node tells the controller first, so clients move to other nodes.
+  if (membership) membership->stop_broker();
+  if (reconciler) reconciler->stop();
   // Requests waiting on groups are answered first so that draining does not wait
   // for them; once more after draining for any that arrived meanwhile.
   groups.unload_all();
@@ -203,6 +235,7 @@ int run_node(const NodeConfig& config) {
   groups.unload_all();
   partitions.close_all();
   Status closed = (*controller)->close();
+  if (membership) membership->stop_quorum();
   pool.stop_and_join();
   if (!closed) {
     fmt::print(stderr, "fjord: closing the metadata log: {}\n", closed.error().message);

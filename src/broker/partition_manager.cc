@@ -1,5 +1,6 @@
 #include "broker/partition_manager.h"
 
+#include <algorithm>
 #include <fmt/core.h>
 
 #include <boost/asio/post.hpp>
@@ -132,10 +133,18 @@ Status PartitionManager::open_partition_here(const metadata::TopicInfo& topic, i
   return {};
 }
 
+bool PartitionManager::hosts(const metadata::TopicInfo& topic, int32_t partition) const {
+  if (!is_cluster_node()) return true;
+  if (partition < 0 || static_cast<size_t>(partition) >= topic.partitions.size()) return false;
+  const auto& replicas = topic.partitions[static_cast<size_t>(partition)].replicas;
+  return std::find(replicas.begin(), replicas.end(), cluster_node_id_) != replicas.end();
+}
+
 boost::asio::awaitable<Status> PartitionManager::open_topic(
     std::shared_ptr<const metadata::TopicInfo> topic) {
   const int64_t now_ms = wall_clock_ms();
   for (int32_t p = 0; p < topic->partition_count; ++p) {
+    if (!hosts(*topic, p)) continue;
     Status s = co_await run_on(shards_, shard_of(topic->name, p),
                                [&] { return open_partition_here(*topic, p, now_ms); });
     if (!s) {
@@ -209,7 +218,9 @@ Status PartitionManager::open_all(const metadata::MetadataImage& image) {
       Status result;
       for (const auto& [name, topic] : image.topics) {
         for (int32_t p = 0; p < topic->partition_count && result.ok(); ++p) {
-          if (shard_of(name, p) == shard) result = open_partition_here(*topic, p, now_ms);
+          if (shard_of(name, p) == shard && hosts(*topic, p)) {
+            result = open_partition_here(*topic, p, now_ms);
+          }
         }
       }
       done[shard].set_value(std::move(result));

@@ -109,6 +109,12 @@ class PartitionManager {
 
   size_t partition_count_on_this_shard() const;
 
+  // A node of a cluster opens only the partitions placed on it (their replicas
+  // name it); a single node opens every partition. Set once at start-up.
+  void set_cluster_node(int32_t node_id) { cluster_node_id_ = node_id; }
+  bool is_cluster_node() const { return cluster_node_id_ >= 0; }
+  bool hosts(const metadata::TopicInfo& topic, int32_t partition) const;
+
  private:
   struct ShardState;
   ShardState& local();
@@ -128,6 +134,7 @@ class PartitionManager {
   std::unique_ptr<Cleaner> cleaner_;
   TxnMarkerListener marker_listener_;
   int64_t producer_id_expiration_ms_ = 86400000;
+  int32_t cluster_node_id_ = -1;
 };
 
 }  // namespace fjord::broker

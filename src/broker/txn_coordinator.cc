@@ -135,6 +135,7 @@ void TxnCoordinator::tick_here(int64_t elapsed_ms) {
 Status TxnCoordinator::replay_partition(int32_t partition_index) {
   Partition* partition = partitions_.find(std::string(kTransactionStateTopic), partition_index);
   if (partition == nullptr) {
+    if (partitions_.is_cluster_node()) return {};  // placed on another node
     return Error{ErrorCode::kUnknownTopicOrPartition,
                  fmt::format("{}-{} is not open", kTransactionStateTopic, partition_index)};
   }

@@ -62,6 +62,7 @@ struct MetadataQuorum::Impl {
   std::atomic<int32_t> leader{-1};
   std::atomic<int64_t> epoch{0};
   std::atomic<bool> active{false};
+  std::atomic<bool> caught_up{false};
   // Runtime thread only.
   raft::Term applied_leader_change_term = -1;
   std::vector<uint8_t> scratch;
@@ -107,7 +108,12 @@ struct MetadataQuorum::Impl {
     if (!status.ok()) return;
     const bool leading = status->role == raft::Role::kLeader;
     const int32_t leader_now = leading ? options.node_id : status->leader;
-    const bool active_now = leading && applied_leader_change_term == status->term;
+    const bool current_term_applied = applied_leader_change_term == status->term;
+    const bool active_now = leading && current_term_applied;
+    if (current_term_applied && status->leader != raft::kNoNode &&
+        status->applied_offset >= status->high_watermark) {
+      caught_up.store(true);  // stays true: later images only add what is newer
+    }
     // Followers report the leader they follow; a leader is reported only once
     // active, so no client is sent to a controller that would refuse it.
     const int32_t reported = leading && !active_now ? -1 : leader_now;
@@ -193,6 +199,8 @@ QuorumState MetadataQuorum::state() const {
 }
 
 bool MetadataQuorum::is_active_controller() const { return impl_->active.load(); }
+
+bool MetadataQuorum::caught_up() const { return impl_->caught_up.load(); }
 
 Result<int64_t> MetadataQuorum::commit(const std::vector<std::vector<uint8_t>>& records,
                                        int64_t now_ms) {

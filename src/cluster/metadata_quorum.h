@@ -73,6 +73,11 @@ class MetadataQuorum final : public metadata::MetadataCommitter {
   // Lock-free, any thread.
   QuorumState state() const;
   bool is_active_controller() const;
+  // This node has applied the metadata log up to a high watermark it learned
+  // from the current leader after that leader committed its first entry: the
+  // image holds every change committed before this node (re)started, so
+  // partitions missing from it were deleted, not merely not yet seen.
+  bool caught_up() const;
   // From the runtime's thread (blocks the caller briefly).
   Result<raft::RaftStatus> status() const;
   // One membership change through the leader; the new voter's transport address
