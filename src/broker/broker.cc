@@ -15,6 +15,10 @@
 #include "protocol/generated/delete_records_response.h"
 #include "protocol/generated/delete_topics_request.h"
 #include "protocol/generated/delete_topics_response.h"
+#include "protocol/generated/broker_heartbeat_request.h"
+#include "protocol/generated/broker_heartbeat_response.h"
+#include "protocol/generated/broker_registration_request.h"
+#include "protocol/generated/broker_registration_response.h"
 #include "protocol/generated/describe_cluster_request.h"
 #include "protocol/generated/describe_cluster_response.h"
 #include "protocol/generated/describe_configs_request.h"
@@ -135,6 +139,10 @@ constexpr std::array kSupportedApis = {
     Broker::ApiRange{p::DescribeQuorumRequest::kApiKey, 0, 2},
     Broker::ApiRange{p::AddRaftVoterRequest::kApiKey, 0, 0},
     Broker::ApiRange{p::RemoveRaftVoterRequest::kApiKey, 0, 0},
+    // Between the nodes of a cluster (Kafka serves these on its controller
+    // listener; clients ignore API keys they do not know).
+    Broker::ApiRange{p::BrokerRegistrationRequest::kApiKey, 0, 0},
+    Broker::ApiRange{p::BrokerHeartbeatRequest::kApiKey, 0, 0},
 };
 
 const Broker::ApiRange* find_api(int16_t api_key) {
@@ -286,6 +294,9 @@ Broker::Dispatch Broker::dispatch_for(int16_t api_key) {
     case p::DescribeQuorumRequest::kApiKey: return &Broker::serve_api<&Broker::describe_quorum>;
     case p::AddRaftVoterRequest::kApiKey: return &Broker::serve_api<&Broker::add_raft_voter>;
     case p::RemoveRaftVoterRequest::kApiKey: return &Broker::serve_api<&Broker::remove_raft_voter>;
+    case p::BrokerRegistrationRequest::kApiKey:
+      return &Broker::serve_api<&Broker::broker_registration>;
+    case p::BrokerHeartbeatRequest::kApiKey: return &Broker::serve_api<&Broker::broker_heartbeat>;
     default:
       assert(false && "API in kSupportedApis without a dispatch entry");
       return &Broker::serve_api<&Broker::api_versions>;

@@ -20,6 +20,10 @@
 #include "protocol/frame.h"
 
 namespace fjord::protocol {
+struct BrokerHeartbeatRequest;
+struct BrokerHeartbeatResponse;
+struct BrokerRegistrationRequest;
+struct BrokerRegistrationResponse;
 struct ProduceRequest;
 struct ProduceResponse;
 struct FetchRequest;
@@ -178,6 +182,12 @@ class Broker final : public net::RequestHandler {
       const RequestContext&, protocol::DeleteRecordsRequest&);
   boost::asio::awaitable<protocol::DescribeClusterResponse> describe_cluster(
       const RequestContext&, protocol::DescribeClusterRequest&);
+  // A cluster's brokers register with the active controller and heartbeat
+  // (api_broker_registration.cc).
+  boost::asio::awaitable<protocol::BrokerRegistrationResponse> broker_registration(
+      const RequestContext&, protocol::BrokerRegistrationRequest&);
+  boost::asio::awaitable<protocol::BrokerHeartbeatResponse> broker_heartbeat(
+      const RequestContext&, protocol::BrokerHeartbeatRequest&);
   boost::asio::awaitable<protocol::DescribeLogDirsResponse> describe_log_dirs(
       const RequestContext&, protocol::DescribeLogDirsRequest&);
 
