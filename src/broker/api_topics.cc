@@ -21,6 +21,19 @@ namespace p = protocol;
 boost::asio::awaitable<Result<std::shared_ptr<const metadata::TopicInfo>>> Broker::create_topic(
     const std::string& name, int32_t partitions, int16_t replication_factor,
     const metadata::ConfigMap& configs, bool validate_only) {
+  if (partitions_.is_cluster_node() && !validate_only && !quorum_.is_active_controller()) {
+    Status forwarded = co_await forward_create_topic(name, partitions, replication_factor, configs);
+    if (!forwarded) {
+      co_return forwarded.error();
+    }
+    const auto image = controller_.image();
+    auto topic = image->topics.find(name);
+    if (topic == image->topics.end()) {
+      // Created on the controller; this node applies it a moment later.
+      co_return Error{ErrorCode::kLeaderNotAvailable, name + " is being created"};
+    }
+    co_return topic->second;
+  }
   auto created = controller_.create_topic(name, partitions, replication_factor, configs,
                                           validate_only, wall_clock_ms());
   if (!created || validate_only) {
@@ -50,8 +63,11 @@ boost::asio::awaitable<Result<int32_t>> Broker::open_internal_topic(const std::s
         {"flush.messages", "1"},
     };
     auto created = co_await create_topic(name, partitions, 1, configs, false);
-    if (!created && created.error().code != ErrorCode::kTopicAlreadyExists) {
-      fmt::print(stderr, "fjord: cannot create {}: {}\n", name, created.error().message);
+    const ErrorCode code = created ? ErrorCode::kNone : created.error().code;
+    if (code != ErrorCode::kNone && code != ErrorCode::kTopicAlreadyExists) {
+      if (code != ErrorCode::kLeaderNotAvailable && code != ErrorCode::kNotController) {
+        fmt::print(stderr, "fjord: cannot create {}: {}\n", name, created.error().message);
+      }
       co_return unavailable;
     }
   }

@@ -7,11 +7,13 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <memory>
+#include <optional>
 #include <span>
 
 #include "broker/cluster_view.h"
 #include "broker/group_coordinator.h"
 #include "broker/node.h"
+#include "common/host_port.h"
 #include "broker/partition_manager.h"
 #include "broker/quorum.h"
 #include "broker/txn_coordinator.h"
@@ -270,6 +272,15 @@ class Broker final : public net::RequestHandler {
   boost::asio::awaitable<Result<std::shared_ptr<const metadata::TopicInfo>>> create_topic(
       const std::string& name, int32_t partitions, int16_t replication_factor,
       const metadata::ConfigMap& configs, bool validate_only);
+
+  // On a cluster node that is not the active controller: sends the creation to
+  // the controller (a CreateTopics request, as a client would). Auto-created and
+  // internal topics are created this way from any node.
+  boost::asio::awaitable<Status> forward_create_topic(const std::string& name, int32_t partitions,
+                                                      int16_t replication_factor,
+                                                      const metadata::ConfigMap& configs);
+  // The active controller's Kafka listener, from the quorum and the image.
+  std::optional<HostPort> controller_endpoint() const;
 
   const NodeConfig& config_;
   std::string advertised_host_;

@@ -1,0 +1,79 @@
+// What a cluster node that is not the active controller sends it: topic
+// creations it needs itself (auto-created topics, the internal topics of the
+// coordinators). Clients' own admin requests are not forwarded: they go to the
+// ControllerId of the Metadata response and retry on NOT_CONTROLLER.
+#include <fmt/core.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "broker/broker.h"
+#include "client/broker_connection.h"
+#include "protocol/generated/create_topics_request.h"
+#include "protocol/generated/create_topics_response.h"
+
+namespace fjord::broker {
+namespace {
+
+namespace p = protocol;
+
+constexpr int kForwardTimeoutMs = 10000;
+constexpr int16_t kCreateTopicsVersion = 5;
+
+Status create_on(const HostPort& controller, const p::CreateTopicsRequest& request) {
+  auto connection = client::BrokerConnection::open(
+      fmt::format("{}:{}", controller.host, controller.port), kForwardTimeoutMs);
+  if (!connection) return Error{ErrorCode::kNotController, connection.error().message};
+  auto response = (*connection)->call_at<p::CreateTopicsResponse>(request, kCreateTopicsVersion,
+                                                                  "CreateTopics");
+  if (!response) return Error{ErrorCode::kNotController, response.error().message};
+  if (response->topics.empty()) return Error{ErrorCode::kUnknownServerError, "empty answer"};
+  const auto& result = response->topics.front();
+  if (result.error_code == 0) return {};
+  return Error{static_cast<ErrorCode>(result.error_code), result.error_message.value_or("")};
+}
+
+}  // namespace
+
+std::optional<HostPort> Broker::controller_endpoint() const {
+  const int32_t id = quorum_.controller_id();
+  if (id < 0) return std::nullopt;
+  if (id == config_.node_id) return HostPort{advertised_host_, advertised_port_};
+  const auto image = controller_.image();
+  auto broker = image->brokers.find(id);
+  if (broker == image->brokers.end() || broker->second.endpoints.empty()) return std::nullopt;
+  const auto& endpoint = broker->second.endpoints.front();
+  return HostPort{endpoint.host, endpoint.port};
+}
+
+boost::asio::awaitable<Status> Broker::forward_create_topic(const std::string& name,
+                                                            int32_t partitions,
+                                                            int16_t replication_factor,
+                                                            const metadata::ConfigMap& configs) {
+  const std::optional<HostPort> controller = controller_endpoint();
+  if (!controller) {
+    co_return Status{ErrorCode::kNotController, "there is no active controller yet"};
+  }
+  p::CreateTopicsRequest request;
+  request.timeout_ms = kForwardTimeoutMs;
+  p::CreateTopicsRequest::CreatableTopic topic;
+  topic.name = name;
+  topic.num_partitions = partitions;
+  topic.replication_factor = replication_factor;
+  for (const auto& [key, value] : configs) {
+    p::CreateTopicsRequest::CreatableTopicConfig config;
+    config.name = key;
+    config.value = value;
+    topic.configs.push_back(std::move(config));
+  }
+  request.topics.push_back(std::move(topic));
+  const HostPort target = *controller;
+  Status result = co_await boost::asio::co_spawn(
+      quorum_calls_,
+      [target, request]() -> boost::asio::awaitable<Status> { co_return create_on(target, request); },
+      boost::asio::use_awaitable);
+  co_return result;
+}
+
+}  // namespace fjord::broker
