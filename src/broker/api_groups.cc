@@ -83,27 +83,55 @@ boost::asio::awaitable<p::FindCoordinatorResponse> Broker::find_coordinator(
     error = ErrorCode::kInvalidRequest;
     message = fmt::format("unknown coordinator key type {}", key_type);
   }
-  const bool found = error == ErrorCode::kNone;
+  // The coordinator of a key is the leader of its partition of the internal topic.
+  auto locate = [&](const std::string& key) -> Result<CoordinatorAddress> {
+    if (error != ErrorCode::kNone) return Error{error, message};
+    return key_type == kGroupKeyType
+               ? coordinator_address(kOffsetsTopic, groups_.partition_for(key))
+               : coordinator_address(kTransactionStateTopic, txns_.partition_for(key));
+  };
   p::FindCoordinatorResponse response;
   if (version < 4) {
-    response.error_code = to_wire(error);
-    if (!found) response.error_message = message;
-    response.node_id = found ? config_.node_id : -1;
-    response.host = found ? advertised_host_ : "";
-    response.port = found ? advertised_port_ : -1;
+    auto address = locate(request.key);
+    response.error_code = to_wire(address.code());
+    if (!address) response.error_message = address.error().message;
+    response.node_id = address ? address->node_id : -1;
+    response.host = address ? address->host : "";
+    response.port = address ? address->port : -1;
     co_return response;
   }
   for (const auto& key : request.coordinator_keys) {
+    auto address = locate(key);
     p::FindCoordinatorResponse::Coordinator coordinator;
     coordinator.key = key;
-    coordinator.error_code = to_wire(error);
-    if (!found) coordinator.error_message = message;
-    coordinator.node_id = found ? config_.node_id : -1;
-    coordinator.host = found ? advertised_host_ : "";
-    coordinator.port = found ? advertised_port_ : -1;
+    coordinator.error_code = to_wire(address.code());
+    if (!address) coordinator.error_message = address.error().message;
+    coordinator.node_id = address ? address->node_id : -1;
+    coordinator.host = address ? address->host : "";
+    coordinator.port = address ? address->port : -1;
     response.coordinators.push_back(std::move(coordinator));
   }
   co_return response;
+}
+
+Result<Broker::CoordinatorAddress> Broker::coordinator_address(std::string_view topic_name,
+                                                               int32_t partition) const {
+  if (!partitions_.is_cluster_node()) {
+    return CoordinatorAddress{config_.node_id, advertised_host_, advertised_port_};
+  }
+  const auto image = controller_.image();
+  const metadata::TopicInfo* topic = image->find(std::string(topic_name));
+  const int32_t leader = topic == nullptr ? -1 : image->leader_of(*topic, partition);
+  if (leader == config_.node_id) {
+    return CoordinatorAddress{config_.node_id, advertised_host_, advertised_port_};
+  }
+  auto broker = image->brokers.find(leader);
+  if (leader < 0 || broker == image->brokers.end() || broker->second.endpoints.empty()) {
+    return Error{ErrorCode::kCoordinatorNotAvailable,
+                 fmt::format("{}-{} has no leader", topic_name, partition)};
+  }
+  const auto& endpoint = broker->second.endpoints.front();
+  return CoordinatorAddress{leader, endpoint.host, endpoint.port};
 }
 
 // --- Membership ---------------------------------------------------------------

@@ -279,6 +279,13 @@ class Broker final : public net::RequestHandler {
   boost::asio::awaitable<Status> forward_create_topic(const std::string& name, int32_t partitions,
                                                       int16_t replication_factor,
                                                       const metadata::ConfigMap& configs);
+  struct CoordinatorAddress {
+    int32_t node_id = -1;
+    std::string host;
+    int32_t port = -1;
+  };
+  // The node leading `partition` of an internal topic: this node on a single node.
+  Result<CoordinatorAddress> coordinator_address(std::string_view topic, int32_t partition) const;
   // The active controller's Kafka listener, from the quorum and the image.
   std::optional<HostPort> controller_endpoint() const;
 
