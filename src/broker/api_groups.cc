@@ -114,6 +114,13 @@ boost::asio::awaitable<p::FindCoordinatorResponse> Broker::find_coordinator(
   co_return response;
 }
 
+ErrorCode Broker::group_coordinator_check(const std::string& group_id) const {
+  if (!partitions_.is_cluster_node() || !groups_.active()) return ErrorCode::kNone;
+  auto address = coordinator_address(kOffsetsTopic, groups_.partition_for(group_id));
+  if (!address) return address.code();
+  return address->node_id == config_.node_id ? ErrorCode::kNone : ErrorCode::kNotCoordinator;
+}
+
 Result<Broker::CoordinatorAddress> Broker::coordinator_address(std::string_view topic_name,
                                                                int32_t partition) const {
   if (!partitions_.is_cluster_node()) {
@@ -159,6 +166,7 @@ boost::asio::awaitable<p::JoinGroupResponse> Broker::join_group(const RequestCon
   if (!invalid_group_id(request.group_id)) {
     ready = co_await ensure_offsets_topic();
   }
+  if (ready == ErrorCode::kNone) ready = group_coordinator_check(request.group_id);
   if (ready != ErrorCode::kNone) {
     result = join_failure(ready, request.member_id);
   } else {
@@ -210,6 +218,9 @@ boost::asio::awaitable<p::SyncGroupResponse> Broker::sync_group(const RequestCon
     result = sync_failure(ErrorCode::kInvalidGroupId);
   } else if (!groups_.active()) {
     result = sync_failure(ErrorCode::kUnknownMemberId);
+  } else if (ErrorCode elsewhere = group_coordinator_check(request.group_id);
+             elsewhere != ErrorCode::kNone) {
+    result = sync_failure(elsewhere);
   } else {
     const std::string group_id = request.group_id;
     GroupWork<groups::SyncResult> work = [group_id, sync = std::move(sync)](GroupRegistry& registry,
@@ -236,6 +247,8 @@ boost::asio::awaitable<p::HeartbeatResponse> Broker::heartbeat(const RequestCont
   ErrorCode error = ErrorCode::kUnknownMemberId;
   if (invalid_group_id(request.group_id)) {
     error = ErrorCode::kInvalidGroupId;
+  } else if (group_coordinator_check(request.group_id) != ErrorCode::kNone) {
+    error = group_coordinator_check(request.group_id);
   } else if (groups_.active()) {
     groups::HeartbeatRequest beat{request.member_id, request.group_instance_id,
                                   request.generation_id};
@@ -267,6 +280,8 @@ boost::asio::awaitable<p::LeaveGroupResponse> Broker::leave_group(const RequestC
   ErrorCode top_level = ErrorCode::kNone;
   if (invalid_group_id(request.group_id)) {
     top_level = ErrorCode::kInvalidGroupId;
+  } else if (group_coordinator_check(request.group_id) != ErrorCode::kNone) {
+    top_level = group_coordinator_check(request.group_id);
   } else if (groups_.active()) {
     const std::string group_id = request.group_id;
     GroupWork<std::vector<ErrorCode>> work = [group_id, leaving](GroupRegistry& registry,
@@ -314,6 +329,7 @@ boost::asio::awaitable<p::OffsetCommitResponse> Broker::offset_commit(
   } else {
     request_error = co_await ensure_offsets_topic();
   }
+  if (request_error == ErrorCode::kNone) request_error = group_coordinator_check(request.group_id);
 
   // Per partition: its error, or a place in the commit sent to the group.
   groups::CommitRequest commit;
@@ -483,8 +499,11 @@ boost::asio::awaitable<p::OffsetFetchResponse> Broker::offset_fetch(
       }
     }
     const bool require_stable = version >= 7 && request.require_stable;
-    FetchedOffsets fetched =
-        co_await fetch_group_offsets(groups_, request.group_id, wanted, require_stable);
+    FetchedOffsets fetched;
+    fetched.error = group_coordinator_check(request.group_id);
+    if (fetched.error == ErrorCode::kNone) {
+      fetched = co_await fetch_group_offsets(groups_, request.group_id, wanted, require_stable);
+    }
     response.error_code = to_wire(fetched.error);
     response.topics = by_topic<p::OffsetFetchResponse::OffsetFetchResponseTopic,
                                p::OffsetFetchResponse::OffsetFetchResponsePartition>(fetched);
@@ -499,8 +518,11 @@ boost::asio::awaitable<p::OffsetFetchResponse> Broker::offset_fetch(
       }
     }
     const bool require_stable = request.require_stable;
-    FetchedOffsets fetched =
-        co_await fetch_group_offsets(groups_, group.group_id, wanted, require_stable);
+    FetchedOffsets fetched;
+    fetched.error = group_coordinator_check(group.group_id);
+    if (fetched.error == ErrorCode::kNone) {
+      fetched = co_await fetch_group_offsets(groups_, group.group_id, wanted, require_stable);
+    }
     auto& entry = response.groups.emplace_back();
     entry.group_id = group.group_id;
     entry.error_code = to_wire(fetched.error);

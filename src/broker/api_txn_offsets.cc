@@ -36,6 +36,7 @@ boost::asio::awaitable<p::TxnOffsetCommitResponse> Broker::txn_offset_commit(
   if (request_error == ErrorCode::kNone) {
     request_error = co_await ensure_offsets_topic();
   }
+  if (request_error == ErrorCode::kNone) request_error = group_coordinator_check(request.group_id);
 
   groups::TxnCommitRequest commit;
   commit.producer = {request.producer_id, request.producer_epoch};

@@ -286,6 +286,9 @@ class Broker final : public net::RequestHandler {
   };
   // The node leading `partition` of an internal topic: this node on a single node.
   Result<CoordinatorAddress> coordinator_address(std::string_view topic, int32_t partition) const;
+  // kNone when this node coordinates `group_id` (always on a single node);
+  // kNotCoordinator when another node does, so the client asks FindCoordinator again.
+  ErrorCode group_coordinator_check(const std::string& group_id) const;
   // The active controller's Kafka listener, from the quorum and the image.
   std::optional<HostPort> controller_endpoint() const;
 
