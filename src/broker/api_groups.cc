@@ -121,6 +121,13 @@ ErrorCode Broker::group_coordinator_check(const std::string& group_id) const {
   return address->node_id == config_.node_id ? ErrorCode::kNone : ErrorCode::kNotCoordinator;
 }
 
+ErrorCode Broker::txn_coordinator_check(const std::string& transactional_id) const {
+  if (!partitions_.is_cluster_node() || !txns_.active()) return ErrorCode::kNone;
+  auto address = coordinator_address(kTransactionStateTopic, txns_.partition_for(transactional_id));
+  if (!address) return address.code();
+  return address->node_id == config_.node_id ? ErrorCode::kNone : ErrorCode::kNotCoordinator;
+}
+
 Result<Broker::CoordinatorAddress> Broker::coordinator_address(std::string_view topic_name,
                                                                int32_t partition) const {
   if (!partitions_.is_cluster_node()) {

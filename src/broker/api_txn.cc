@@ -86,7 +86,8 @@ boost::asio::awaitable<p::InitProducerIdResponse> Broker::init_producer_id(
     co_return response;
   }
   if (!no_id) expected = txn::ProducerIdAndEpoch{request.producer_id, request.producer_epoch};
-  const ErrorCode ready = co_await ensure_txn_state_topic();
+  ErrorCode ready = co_await ensure_txn_state_topic();
+  if (ready == ErrorCode::kNone) ready = txn_coordinator_check(*request.transactional_id);
   if (ready != ErrorCode::kNone) {
     response.error_code = to_wire(ready);
     co_return response;
@@ -126,6 +127,9 @@ boost::asio::awaitable<p::AddPartitionsToTxnResponse> Broker::add_partitions_to_
     error = co_await ensure_txn_state_topic();
   }
   if (!any_unknown && error == ErrorCode::kNone) {
+    error = txn_coordinator_check(request.v3_and_below_transactional_id);
+  }
+  if (!any_unknown && error == ErrorCode::kNone) {
     const std::string id = request.v3_and_below_transactional_id;
     const txn::ProducerIdAndEpoch producer{request.v3_and_below_producer_id,
                                            request.v3_and_below_producer_epoch};
@@ -163,6 +167,7 @@ boost::asio::awaitable<p::AddOffsetsToTxnResponse> Broker::add_offsets_to_txn(
   if (error == ErrorCode::kNone) {
     error = co_await ensure_txn_state_topic();
   }
+  if (error == ErrorCode::kNone) error = txn_coordinator_check(request.transactional_id);
   if (error != ErrorCode::kNone) {
     response.error_code = to_wire(error);
     co_return response;
@@ -184,6 +189,7 @@ boost::asio::awaitable<p::EndTxnResponse> Broker::end_txn(const RequestContext& 
                                                           p::EndTxnRequest& request) {
   p::EndTxnResponse response;
   ErrorCode error = co_await ensure_txn_state_topic();
+  if (error == ErrorCode::kNone) error = txn_coordinator_check(request.transactional_id);
   if (error != ErrorCode::kNone) {
     response.error_code = to_wire(error);
     co_return response;

@@ -289,6 +289,7 @@ class Broker final : public net::RequestHandler {
   // kNone when this node coordinates `group_id` (always on a single node);
   // kNotCoordinator when another node does, so the client asks FindCoordinator again.
   ErrorCode group_coordinator_check(const std::string& group_id) const;
+  ErrorCode txn_coordinator_check(const std::string& transactional_id) const;
   // The active controller's Kafka listener, from the quorum and the image.
   std::optional<HostPort> controller_endpoint() const;
 
