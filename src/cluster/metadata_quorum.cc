@@ -236,11 +236,21 @@ Result<int64_t> MetadataQuorum::commit(const std::vector<std::vector<uint8_t>>& 
   return *offset + count - 1;
 }
 
-Result<raft::RaftStatus> MetadataQuorum::status() const {
-  auto promise = std::make_shared<std::promise<Result<raft::RaftStatus>>>();
+Result<QuorumReport> MetadataQuorum::report() const {
+  auto promise = std::make_shared<std::promise<Result<QuorumReport>>>();
   auto future = promise->get_future();
   raft::RaftRuntime* runtime = impl_->runtime.get();
-  runtime->post([runtime, promise] { promise->set_value(runtime->status(kMetadataGroup)); });
+  const int tick_interval_ms = impl_->options.tick_interval_ms;
+  runtime->post([runtime, promise, tick_interval_ms] {
+    auto status = runtime->status(kMetadataGroup);
+    if (!status) {
+      promise->set_value(status.error());
+      return;
+    }
+    promise->set_value(QuorumReport{std::move(*status),
+                                    static_cast<int64_t>(runtime->stats().ticks),
+                                    tick_interval_ms});
+  });
   if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
     return Error{ErrorCode::kRequestTimedOut, "the metadata quorum did not answer"};
   }

@@ -51,6 +51,14 @@ struct MetadataQuorumOptions {
   int64_t snapshot_after_bytes = 20 << 20;
 };
 
+// The Raft status of the metadata group, with the clock it counts in: a
+// replica's last_ack_tick is (ticks - last_ack_tick) * tick_interval_ms ago.
+struct QuorumReport {
+  raft::RaftStatus raft;
+  int64_t ticks = 0;
+  int tick_interval_ms = 0;
+};
+
 struct QuorumState {
   int32_t leader_id = -1;  // the active controller (-1 while there is none)
   int64_t epoch = 0;
@@ -79,7 +87,7 @@ class MetadataQuorum final : public metadata::MetadataCommitter {
   // partitions missing from it were deleted, not merely not yet seen.
   bool caught_up() const;
   // From the runtime's thread (blocks the caller briefly).
-  Result<raft::RaftStatus> status() const;
+  Result<QuorumReport> report() const;
   // One membership change through the leader; the new voter's transport address
   // is learned first. Returns once the change is committed.
   Status change_membership(const raft::ConfigChange& change, const std::optional<HostPort>& address);
