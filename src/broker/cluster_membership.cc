@@ -60,6 +60,12 @@ Result<std::unique_ptr<ClusterMembership>> ClusterMembership::join(
   auto started = cluster::MetadataQuorum::start(quorum, *membership->machine_);
   if (!started) return started.error();
   membership->quorum_ = std::move(*started);
+  std::vector<QuorumEndpoint> endpoints;
+  for (const QuorumVoter& voter : config.quorum_voters) {
+    endpoints.push_back({voter.id, HostPort{voter.host, voter.port}});
+  }
+  membership->broker_quorum_ = std::make_unique<ClusterQuorum>(
+      config.node_id, *membership->quorum_, std::move(endpoints));
   return membership;
 }
 

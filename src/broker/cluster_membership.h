@@ -12,6 +12,7 @@
 #include <optional>
 #include <thread>
 
+#include "broker/cluster_quorum.h"
 #include "broker/node.h"
 #include "cluster/broker_lifecycle.h"
 #include "cluster/metadata_quorum.h"
@@ -39,6 +40,8 @@ class ClusterMembership {
       const metadata::ControllerOptions& options);
 
   cluster::MetadataQuorum& quorum() { return *quorum_; }
+  // The quorum as the Kafka API sees it (Metadata's ControllerId, DescribeQuorum).
+  Quorum& broker_quorum() { return *broker_quorum_; }
   bool caught_up() const { return quorum_->caught_up(); }
   // Where the active controller's Kafka listener is, if known.
   std::optional<HostPort> controller_endpoint() const;
@@ -59,6 +62,7 @@ class ClusterMembership {
   HostPort advertised_;
   std::unique_ptr<metadata::MetadataStateMachine> machine_;
   std::unique_ptr<cluster::MetadataQuorum> quorum_;
+  std::unique_ptr<ClusterQuorum> broker_quorum_;
   std::unique_ptr<cluster::BrokerLifecycle> lifecycle_;
   metadata::Controller* controller_ = nullptr;
   std::mutex mutex_;

@@ -257,23 +257,101 @@ Result<QuorumReport> MetadataQuorum::report() const {
   return future.get();
 }
 
-Status MetadataQuorum::change_membership(const raft::ConfigChange& change,
-                                         const std::optional<HostPort>& address) {
-  auto promise = std::make_shared<std::promise<Status>>();
+// Runs `change` on the runtime's thread; the config entry's offset.
+Result<raft::Offset> MetadataQuorum::propose_change(const raft::ConfigChange& change,
+                                                    const std::optional<HostPort>& address) {
+  auto promise = std::make_shared<std::promise<Result<raft::Offset>>>();
   auto future = promise->get_future();
   raft::RaftRuntime* runtime = impl_->runtime.get();
   runtime->post([runtime, promise, change, address] {
     if (address) runtime->transport().set_peer({change.node, address->host, address->port});
-    promise->set_value(runtime->with_raft(kMetadataGroup, [&](raft::Raft& raft) -> Status {
-      auto proposed = raft.change_config(change);
-      if (!proposed) return proposed.error();
-      return {};
-    }));
+    Result<raft::Offset> offset = Error{ErrorCode::kNotLeaderOrFollower, "not the leader"};
+    Status ran = runtime->with_raft(kMetadataGroup, [&](raft::Raft& raft) -> Status {
+      offset = raft.change_config(change);
+      return offset.ok() ? Status{} : Status{offset.error()};
+    });
+    promise->set_value(ran.ok() ? std::move(offset) : Result<raft::Offset>(ran.error()));
   });
   if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
     return Error{ErrorCode::kRequestTimedOut, "the metadata quorum did not answer"};
   }
   return future.get();
+}
+
+// Polls until `done(report)` holds; fails if leadership is lost or time runs out.
+Status MetadataQuorum::wait_for(const std::function<bool(const QuorumReport&)>& done,
+                                std::chrono::steady_clock::time_point deadline,
+                                const char* what) {
+  for (;;) {
+    auto report = this->report();
+    if (!report) return report.error();
+    if (report->raft.role != raft::Role::kLeader) {
+      return Error{ErrorCode::kNotLeaderOrFollower, "leadership moved during the change"};
+    }
+    if (done(*report)) return {};
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Error{ErrorCode::kRequestTimedOut, std::string("timed out waiting until ") + what};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+Status MetadataQuorum::add_voter(int32_t id, const HostPort& address, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto current = report();
+  if (!current) return current.error();
+  const raft::Config& config = current->raft.config;
+  if (std::find(config.voters.begin(), config.voters.end(), id) != config.voters.end()) {
+    return Error{ErrorCode::kDuplicateVoter, fmt::format("node {} is already a voter", id)};
+  }
+  const auto committed = [](raft::Offset offset) {
+    return [offset](const QuorumReport& r) { return r.raft.high_watermark > offset; };
+  };
+  const bool learner =
+      std::find(config.learners.begin(), config.learners.end(), id) != config.learners.end();
+  if (!learner) {
+    auto added = propose_change({raft::ConfigChangeType::kAddLearner, id}, address);
+    if (!added) return added.error();
+    if (Status s = wait_for(committed(*added), deadline, "the learner is added"); !s) return s;
+  }
+  // Promote only a learner that has caught up, so the new majority can commit.
+  const auto caught_up = [id](const QuorumReport& r) {
+    for (const raft::ReplicaProgress& progress : r.raft.replicas) {
+      if (progress.node == id) return progress.match_end_offset >= r.raft.high_watermark;
+    }
+    return false;
+  };
+  if (Status s = wait_for(caught_up, deadline, "the new voter caught up"); !s) return s;
+  auto promoted = propose_change({raft::ConfigChangeType::kAddVoter, id}, address);
+  if (!promoted) return promoted.error();
+  return wait_for(committed(*promoted), deadline, "the new voter is committed");
+}
+
+Status MetadataQuorum::remove_voter(int32_t id, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto current = report();
+  if (!current) return current.error();
+  const raft::Config& config = current->raft.config;
+  if (std::find(config.voters.begin(), config.voters.end(), id) == config.voters.end()) {
+    return Error{ErrorCode::kVoterNotFound, fmt::format("node {} is not a voter", id)};
+  }
+  auto removed = propose_change({raft::ConfigChangeType::kRemoveVoter, id}, std::nullopt);
+  if (!removed) return removed.error();
+  const raft::Offset offset = *removed;
+  if (id == impl_->options.node_id) {
+    // The leader removing itself steps down once the change commits; the
+    // report then comes from a follower, so wait for the commit as one.
+    for (;;) {
+      auto r = report();
+      if (r && r->raft.high_watermark > offset) return {};
+      if (std::chrono::steady_clock::now() > deadline) {
+        return Error{ErrorCode::kRequestTimedOut, "timed out waiting for the removal"};
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  return wait_for([offset](const QuorumReport& r) { return r.raft.high_watermark > offset; },
+                  deadline, "the removal is committed");
 }
 
 void MetadataQuorum::stop() {

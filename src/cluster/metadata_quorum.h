@@ -16,6 +16,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -88,9 +89,12 @@ class MetadataQuorum final : public metadata::MetadataCommitter {
   bool caught_up() const;
   // From the runtime's thread (blocks the caller briefly).
   Result<QuorumReport> report() const;
-  // One membership change through the leader; the new voter's transport address
-  // is learned first. Returns once the change is committed.
-  Status change_membership(const raft::ConfigChange& change, const std::optional<HostPort>& address);
+  // Adds a voter without downtime: it joins as a learner, catches up, and is
+  // then promoted, one committed change at a time (Raft thesis 4.1). Blocks
+  // until the promotion is committed or timeout_ms passed. Leader only.
+  Status add_voter(int32_t id, const HostPort& address, int timeout_ms);
+  // Removes a voter; blocks until the change is committed. Leader only.
+  Status remove_voter(int32_t id, int timeout_ms);
 
   // Called on the runtime's thread after every applied batch and whenever the
   // leader or the epoch changed. Set before start() returns work (start()
@@ -102,6 +106,10 @@ class MetadataQuorum final : public metadata::MetadataCommitter {
 
  private:
   struct Impl;
+  Result<raft::Offset> propose_change(const raft::ConfigChange& change,
+                                      const std::optional<HostPort>& address);
+  Status wait_for(const std::function<bool(const QuorumReport&)>& done,
+                  std::chrono::steady_clock::time_point deadline, const char* what);
   explicit MetadataQuorum(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
