@@ -96,8 +96,11 @@ struct MetadataQuorum::Impl {
         });
     // Every node applies the same committed log; one that cannot is broken and
     // must not serve a different image.
-    FJORD_CHECK(applied.ok(), "metadata entry at offset {} cannot be applied: {}", entry.offset,
-                applied.error().message);
+    if (!applied.ok()) {
+      const std::string why = fmt::format("metadata entry at offset {} cannot be applied: {}",
+                                          entry.offset, applied.error().message);
+      FJORD_CHECK(applied.ok(), why.c_str());
+    }
     machine.publish();
     notify();
   }
