@@ -172,9 +172,11 @@ int run_node(const NodeConfig& config) {
   server_config.port = config.listen_port;
   server_config.max_frame_bytes = static_cast<size_t>(config.max_request_bytes);
   server_config.idle_timeout_ms = config.connections_max_idle_ms;
-  // The Raft-replicated quorum replaces this when controller.quorum.voters is wired in.
-  const std::unique_ptr<Quorum> quorum = make_single_node_quorum(config, **controller);
-  Broker broker(config, **controller, partitions, groups, txns, *quorum);
+  // A single node is a quorum of its own; a cluster node reports the Raft group's.
+  const std::unique_ptr<Quorum> single_node_quorum =
+      membership ? nullptr : make_single_node_quorum(config, **controller);
+  Quorum& quorum = membership ? membership->broker_quorum() : *single_node_quorum;
+  Broker broker(config, **controller, partitions, groups, txns, quorum);
   net::Server server(pool, broker, server_config);
   if (Status started = server.start(); !started) {
     fmt::print(stderr, "fjord: {}\n", started.error().message);

@@ -61,9 +61,6 @@ std::string_view error_name(ErrorCode code) {
     case ErrorCode::kStaleBrokerEpoch: return "STALE_BROKER_EPOCH";
     case ErrorCode::kBrokerIdNotRegistered: return "BROKER_ID_NOT_REGISTERED";
     case ErrorCode::kInconsistentClusterId: return "INCONSISTENT_CLUSTER_ID";
-    case ErrorCode::kInvalidVoterKey: return "INVALID_VOTER_KEY";
-    case ErrorCode::kDuplicateVoter: return "DUPLICATE_VOTER";
-    case ErrorCode::kVoterNotFound: return "VOTER_NOT_FOUND";
     case ErrorCode::kUnsupportedCompressionType: return "UNSUPPORTED_COMPRESSION_TYPE";
     case ErrorCode::kInvalidRecord: return "INVALID_RECORD";
     case ErrorCode::kFetchSessionIdNotFound: return "FETCH_SESSION_ID_NOT_FOUND";
