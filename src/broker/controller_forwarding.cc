@@ -34,6 +34,13 @@ Status create_on(const HostPort& controller, const p::CreateTopicsRequest& reque
   return Error{static_cast<ErrorCode>(result.error_code), result.error_message.value_or("")};
 }
 
+// Runs on the blocking pool; its arguments live in the suspended caller's frame
+// (a lambda with captures here would be hit by g++ 12's coroutine bugs).
+boost::asio::awaitable<Status> create_on_pool(const HostPort& controller,
+                                              const p::CreateTopicsRequest& request) {
+  co_return create_on(controller, request);
+}
+
 }  // namespace
 
 std::optional<HostPort> Broker::controller_endpoint() const {
@@ -69,10 +76,8 @@ boost::asio::awaitable<Status> Broker::forward_create_topic(const std::string& n
   }
   request.topics.push_back(std::move(topic));
   const HostPort target = *controller;
-  Status result = co_await boost::asio::co_spawn(
-      quorum_calls_,
-      [target, request]() -> boost::asio::awaitable<Status> { co_return create_on(target, request); },
-      boost::asio::use_awaitable);
+  Status result = co_await boost::asio::co_spawn(quorum_calls_, create_on_pool(target, request),
+                                                 boost::asio::use_awaitable);
   co_return result;
 }
 
