@@ -114,9 +114,12 @@ Status MetadataStateMachine::apply(int64_t offset, const MetadataRecordView& rec
       if (!r) return r.error();
       const TopicInfo* existing = image.find(r->topic_id);
       if (existing == nullptr) break;  // topic removed later in the same history
-      if (r->partition_id < 0) {
+      // Partitions are created in order, so a record may only redo one or add
+      // the next: a corrupt id must not make the image allocate 2^31 slots.
+      if (r->partition_id < 0 || r->partition_id > existing->partition_count) {
         return Error{ErrorCode::kCorruptMessage,
-                     fmt::format("PartitionRecord with partition {}", r->partition_id)};
+                     fmt::format("PartitionRecord with partition {} of a topic with {}",
+                                 r->partition_id, existing->partition_count)};
       }
       TopicInfo& topic = own(*existing);
       topic.partition_count = std::max(topic.partition_count, r->partition_id + 1);
