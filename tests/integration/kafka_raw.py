@@ -715,3 +715,57 @@ def transactional_produce_request_v7(correlation_id, transactional_id, topic, pa
     body = string(transactional_id) + struct.pack(">hi", acks, timeout_ms)
     body += array([topic_data])
     return frame(request_header_v1(API_PRODUCE, 7, correlation_id) + body)
+
+
+# ------------------------------------------------------------------- metadata v12
+API_METADATA = 3
+
+
+def metadata_request_v12(correlation_id, topics=None):
+    """Metadata v12 (flexible) by name; topics None asks for every topic."""
+    if topics is None:
+        topic_array = unsigned_varint(0)  # null array
+    else:
+        topic_array = compact_array([bytes(16) + compact_string(name) + unsigned_varint(0)
+                                     for name in topics])
+    body = topic_array + b"\x00" + b"\x00" + unsigned_varint(0)
+    return frame(request_header_v2(API_METADATA, 12, correlation_id) + body)
+
+
+def parse_metadata_v12(body):
+    """Returns {"brokers": {id: (host, port)}, "controller_id": int,
+    "topics": {name: {"error_code", "topic_id" (hex), "partitions": {index: leader}}}}."""
+    r = Reader(body)
+    r.take(">i")  # throttle
+    brokers = {}
+    for _ in range(r.unsigned_varint() - 1):
+        node_id = r.take(">i")
+        host = r.compact_string()
+        port = r.take(">i")
+        r.compact_string()  # rack
+        r.skip_tags()
+        brokers[node_id] = (host, port)
+    r.compact_string()  # cluster id
+    controller_id = r.take(">i")
+    topics = {}
+    for _ in range(r.unsigned_varint() - 1):
+        error_code = r.take(">h")
+        name = r.compact_string()
+        topic_id = r.data[r.pos:r.pos + 16].hex()
+        r.pos += 16
+        r.take(">?")  # internal
+        partitions = {}
+        for _ in range(r.unsigned_varint() - 1):
+            r.take(">h")
+            index = r.take(">i")
+            leader = r.take(">i")
+            r.take(">i")  # leader epoch
+            for _ in range(3):  # replicas, isr, offline
+                for _ in range(r.unsigned_varint() - 1):
+                    r.take(">i")
+            r.skip_tags()
+            partitions[index] = leader
+        r.take(">i")  # authorized operations
+        r.skip_tags()
+        topics[name] = {"error_code": error_code, "topic_id": topic_id, "partitions": partitions}
+    return {"brokers": brokers, "controller_id": controller_id, "topics": topics}
