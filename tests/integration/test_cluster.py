@@ -6,6 +6,7 @@ kafka-python and kcat.
 """
 
 import random
+import re
 import subprocess
 import threading
 import time
@@ -228,6 +229,6 @@ def test_cluster_status_shows_the_quorum(cluster):
                           cluster.bootstrap(1)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     controller = cluster.controller_of(1)
-    assert f"leader: {controller}" in out.stdout.lower().replace("  ", " ")
+    assert re.search(rf"quorum leader:\s+node {controller}\b", out.stdout.lower()), out.stdout
     for node_id in cluster.nodes:
         assert str(node_id) in out.stdout
