@@ -130,6 +130,8 @@ int64_t lag_of(const QuorumDescription& quorum, const QuorumMember& member) {
       leader_end = other.log_end_offset;
     }
   }
+  // A broker's answer is not trusted: a negative end would overflow below.
+  if (leader_end < 0) return -1;
   return std::max<int64_t>(0, leader_end - member.log_end_offset);
 }
 
