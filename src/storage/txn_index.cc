@@ -39,7 +39,8 @@ std::string entry_problem(int16_t version, const AbortedTxn& entry, const Aborte
   if (previous != nullptr && entry.last_offset <= previous->last_offset) {
     return fmt::format("last offset {} not after {}", entry.last_offset, previous->last_offset);
   }
-  if (entry.last_stable_offset < 0 || entry.last_stable_offset > entry.last_offset + 1) {
+  // last_offset + 1 without overflow: last_offset is at least the segment base (>= 0).
+  if (entry.last_stable_offset < 0 || entry.last_stable_offset - 1 > entry.last_offset) {
     return fmt::format("last stable offset {} vs last offset {}", entry.last_stable_offset,
                        entry.last_offset);
   }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <limits>
 
 #include "common/endian.h"
 #include "common/outbound.h"
@@ -147,7 +148,8 @@ Result<Entry> decode_entry(std::span<const uint8_t> batch) {
   if (batch.size() < records::kBatchHeaderSize) return corrupt("truncated batch");
   const records::BatchHeader header = records::read_header(batch);
   if (header.magic != 2 || header.size_bytes() != batch.size() || header.last_offset_delta < 0 ||
-      header.partition_leader_epoch < 0 || header.base_offset < 0) {
+      header.partition_leader_epoch < 0 || header.base_offset < 0 ||
+      header.last_offset_delta == std::numeric_limits<int32_t>::max()) {
     return corrupt("bad batch header");
   }
   Entry entry;
