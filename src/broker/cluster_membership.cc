@@ -57,6 +57,7 @@ Result<std::unique_ptr<ClusterMembership>> ClusterMembership::join(
   quorum.data_dir = config.data_dir;
   quorum.cluster_id = initial->cluster_id;
   quorum.election_timeout_ms = config.quorum_election_timeout_ms;
+  quorum.snapshot_after_bytes = config.metadata_snapshot_after_bytes;
   auto started = cluster::MetadataQuorum::start(quorum, *membership->machine_);
   if (!started) return started.error();
   membership->quorum_ = std::move(*started);

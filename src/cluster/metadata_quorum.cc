@@ -13,6 +13,7 @@
 
 #include "common/check.h"
 #include "metadata/metadata_log.h"
+#include "metadata/snapshot.h"
 #include "raft/log_storage/log_storage.h"
 #include "raft/transport/runtime.h"
 #include "records/builder.h"
@@ -22,6 +23,12 @@ namespace fjord::cluster {
 namespace {
 
 constexpr size_t kMaxBatchRecordsBytes = 64 << 20;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 std::string metadata_dir_name() { return std::string(metadata::kMetadataTopic) + "-0"; }
 
@@ -65,6 +72,11 @@ struct MetadataQuorum::Impl {
   std::atomic<bool> caught_up{false};
   // Runtime thread only.
   raft::Term applied_leader_change_term = -1;
+  int64_t bytes_since_snapshot = 0;
+  // Serializes a snapshot off the runtime's thread (a large image takes about
+  // a second, longer than an election timeout); one at a time.
+  std::thread snapshot_writer;
+  std::atomic<bool> snapshot_running{false};
   std::vector<uint8_t> scratch;
   std::mutex listener_mutex;
   std::function<void()> listener;
@@ -86,14 +98,14 @@ struct MetadataQuorum::Impl {
       return;
     }
     if (entry.type != raft::EntryType::kData || entry.data == nullptr) return;
-    auto applied = records::for_each_record(
-        records::Bytes(*entry.data), scratch, kMaxBatchRecordsBytes,
-        [&](const records::Record& record) -> Status {
-          if (!record.value) return {};
-          auto view = metadata::parse_metadata_record(*record.value);
-          if (!view) return view.error();
-          return machine.apply(entry.offset + record.offset_delta, *view);
-        });
+    auto applied =
+        records::for_each_record(records::Bytes(*entry.data), scratch, kMaxBatchRecordsBytes,
+                                 [&](const records::Record& record) -> Status {
+                                   if (!record.value) return {};
+                                   auto view = metadata::parse_metadata_record(*record.value);
+                                   if (!view) return view.error();
+                                   return machine.apply(entry.offset + record.offset_delta, *view);
+                                 });
     // Every node applies the same committed log; one that cannot is broken and
     // must not serve a different image.
     if (!applied.ok()) {
@@ -102,6 +114,54 @@ struct MetadataQuorum::Impl {
       FJORD_CHECK(applied.ok(), why.c_str());
     }
     machine.publish();
+    notify();
+    bytes_since_snapshot += static_cast<int64_t>(entry.data->size());
+    if (bytes_since_snapshot >= options.snapshot_after_bytes) start_snapshot(entry);
+  }
+
+  // Writes a snapshot of the image as of `entry` (just applied and published)
+  // on a thread of its own; the runtime then records it, which drops the log
+  // below it. A snapshot always ends after a data entry, so its image's last
+  // applied offset is end_offset - 1.
+  void start_snapshot(const raft::Entry& entry) {
+    if (snapshot_running.exchange(true)) return;  // the next entry tries again
+    if (snapshot_writer.joinable()) snapshot_writer.join();
+    bytes_since_snapshot = 0;
+    snapshot_writer = std::thread([this, image = machine.image(), end = entry.end_offset(),
+                                   term = static_cast<int32_t>(entry.term)] {
+      auto data =
+          std::make_shared<const raft::Bytes>(metadata::write_snapshot(*image, term, now_ms()));
+      runtime->post([this, end, data] {
+        // A newer snapshot installed from the leader meanwhile makes this one a no-op.
+        Status taken = runtime->with_raft(kMetadataGroup, [&](raft::Raft& raft) -> Status {
+          raft.snapshot_taken(end, data);
+          return {};
+        });
+        (void)taken;  // only fails once the group is gone (shutting down)
+        snapshot_running.store(false);
+      });
+    });
+  }
+
+  // Replaces the image with a snapshot: the newest one in storage at start-up,
+  // or one the leader sent because our log was too far behind.
+  void restore(const raft::SnapshotMeta& meta, const std::shared_ptr<const raft::Bytes>& data) {
+    FJORD_CHECK(data != nullptr, "a metadata snapshot without data");
+    auto image = metadata::load_snapshot(*data, meta.end_offset, options.cluster_id);
+    if (!image.ok()) {
+      const std::string why =
+          fmt::format("the metadata snapshot ending at offset {} cannot be loaded: {}",
+                      meta.end_offset, image.error().message);
+      FJORD_CHECK(image.ok(), why.c_str());
+    }
+    fmt::print(stderr,
+               "fjord: metadata: loaded the snapshot ending at offset {} ({} topics, {} brokers)\n",
+               meta.end_offset, (*image)->topics.size(), (*image)->brokers.size());
+    machine.reset(std::move(*image));
+    // Every leader's first entry is its LeaderChange, so the snapshot holds the
+    // LeaderChange of every term up to its last entry's.
+    applied_leader_change_term = std::max(applied_leader_change_term, meta.last_term);
+    bytes_since_snapshot = 0;
     notify();
   }
 
@@ -181,6 +241,10 @@ Result<std::unique_ptr<MetadataQuorum>> MetadataQuorum::start(
   spec.group = kMetadataGroup;
   spec.storage = impl->storage;
   spec.callbacks.apply = [raw](const raft::Entry& entry) { raw->apply(entry); };
+  spec.callbacks.restore = [raw](const raft::SnapshotMeta& meta,
+                                 const std::shared_ptr<const raft::Bytes>& data) {
+    raw->restore(meta, data);
+  };
   if (Status added = impl->runtime->add_group(std::move(spec)); !added) return added.error();
   if (Status started = impl->runtime->start(); !started) {
     return Error{started.error().code,
@@ -250,9 +314,8 @@ Result<QuorumReport> MetadataQuorum::report() const {
       promise->set_value(status.error());
       return;
     }
-    promise->set_value(QuorumReport{std::move(*status),
-                                    static_cast<int64_t>(runtime->stats().ticks),
-                                    tick_interval_ms});
+    promise->set_value(QuorumReport{
+        std::move(*status), static_cast<int64_t>(runtime->stats().ticks), tick_interval_ms});
   });
   if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
     return Error{ErrorCode::kRequestTimedOut, "the metadata quorum did not answer"};
@@ -283,8 +346,7 @@ Result<raft::Offset> MetadataQuorum::propose_change(const raft::ConfigChange& ch
 
 // Polls until `done(report)` holds; fails if leadership is lost or time runs out.
 Status MetadataQuorum::wait_for(const std::function<bool(const QuorumReport&)>& done,
-                                std::chrono::steady_clock::time_point deadline,
-                                const char* what) {
+                                std::chrono::steady_clock::time_point deadline, const char* what) {
   for (;;) {
     auto report = this->report();
     if (!report) return report.error();
@@ -366,6 +428,8 @@ void MetadataQuorum::stop() {
   });
   raw->work.reset();
   raw->thread.join();
+  // Its post() to the stopped runtime is dropped: the snapshot is not recorded.
+  if (raw->snapshot_writer.joinable()) raw->snapshot_writer.join();
   if (Status closed = raw->storage->close(); !closed) {
     fmt::print(stderr, "fjord: closing the metadata log: {}\n", closed.error().message);
   }

@@ -1,0 +1,109 @@
+"""Snapshots of the cluster metadata (issue 5): every node snapshots the
+replicated metadata log, restarts from its newest snapshot instead of replaying
+the whole log, and a node that fell behind the leader's log start is sent the
+leader's snapshot.
+"""
+
+import pathlib
+import re
+import time
+
+import pytest
+
+import kafka_raw
+from cluster_helpers import Cluster
+from test_cluster import create_topics
+
+pytestmark = pytest.mark.fjord_timeout(300)
+
+LOADED = re.compile(r"metadata: loaded the snapshot ending at offset (\d+) \((\d+) topics")
+CHECKPOINT = re.compile(r"^(\d{20})-(\d{10})\.checkpoint$")
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    # A snapshot after every change, so each one moves the log start.
+    c = Cluster(tmp_path, settings={"metadata.log.max.record.bytes.between.snapshots": 1})
+    c.start_all()
+    yield c
+    c.stop_all()
+
+
+def snapshot_ends(node):
+    """End offsets of the node's metadata snapshots, newest last."""
+    directory = pathlib.Path(node.data_dir) / "__cluster_metadata-0"
+    ends = [int(m.group(1)) for m in (CHECKPOINT.match(p.name) for p in directory.iterdir()) if m]
+    return sorted(ends)
+
+
+def loaded_snapshots(node):
+    with open(node.stderr_path, errors="replace") as err:
+        return [(int(m.group(1)), int(m.group(2))) for m in LOADED.finditer(err.read())]
+
+
+def topic_ids(cluster, node_id):
+    """{name: topic id} of every topic as the node answers Metadata v12."""
+    conn = kafka_raw.Connection(cluster.bootstrap(node_id))
+    try:
+        body = conn.call(kafka_raw.metadata_request_v12, flexible_header=True, topics=None)
+    finally:
+        conn.close()
+    topics = kafka_raw.parse_metadata_v12(body)["topics"]
+    return {name: t["topic_id"] for name, t in topics.items() if not name.startswith("__")}
+
+
+def wait_for_topics(cluster, node_id, names, timeout_s=30):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        seen = topic_ids(cluster, node_id)
+        if set(names) <= set(seen):
+            return seen
+        time.sleep(0.2)
+    pytest.fail(f"node {node_id} lists {sorted(seen)}, not {sorted(names)}\n"
+                + cluster.nodes[node_id].stderr_tail(30))
+
+
+def test_nodes_snapshot_the_metadata_and_restart_from_it(cluster):
+    names = [f"snap-{i}" for i in range(5)]
+    for name in names:
+        create_topics(cluster.bootstrap(), [name], partitions=2)
+    ids = {n: wait_for_topics(cluster, n, names) for n in cluster.nodes}
+    assert len({tuple(sorted(v.items())) for v in ids.values()}) == 1, ids
+    for node_id, node in cluster.nodes.items():
+        assert snapshot_ends(node)[-1] > 0, f"node {node_id} took no snapshot"
+
+    cluster.stop_all()
+    cluster.start_all()
+    for node_id, node in cluster.nodes.items():
+        loaded = loaded_snapshots(node)
+        assert loaded, f"node {node_id} did not start from a snapshot\n{node.stderr_tail(30)}"
+        end, topics = loaded[0]
+        assert end > 0 and topics >= len(names)
+        assert wait_for_topics(cluster, node_id, names) == ids[node_id]
+
+
+def test_a_node_behind_the_log_start_is_sent_the_leaders_snapshot(cluster):
+    controller = cluster.wait_formed()
+    laggard = next(n for n in cluster.nodes if n != controller)
+    cluster.nodes[laggard].stop_ok()
+    names = [f"behind-{i}" for i in range(4)]
+    for name in names:
+        create_topics(cluster.bootstrap(controller), [name], partitions=1)
+    # The leader's transport keeps what it sent the stopped node and would
+    # deliver it on reconnection; restarting the leader drops that, so the
+    # laggard must be brought up to date from the leader's log, whose start is
+    # now past the laggard's end.
+    cluster.nodes[controller].stop_ok()
+    cluster.start(controller)
+    survivors = [n for n in cluster.nodes if n != laggard]
+    cluster.wait_formed(expected_brokers=survivors)
+    ends_before = snapshot_ends(cluster.nodes[laggard])
+    assert all(snapshot_ends(cluster.nodes[n])[-1] > ends_before[-1] for n in survivors)
+
+    cluster.start(laggard)
+    cluster.wait_formed()
+    seen = wait_for_topics(cluster, laggard, names)
+    assert seen == topic_ids(cluster, controller)
+    node = cluster.nodes[laggard]
+    assert any(end > ends_before[-1] and topics >= len(names)
+               for end, topics in loaded_snapshots(node)), node.stderr_tail(30)
