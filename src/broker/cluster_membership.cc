@@ -54,6 +54,7 @@ Result<std::unique_ptr<ClusterMembership>> ClusterMembership::join(
   for (const QuorumVoter& voter : config.quorum_voters) {
     quorum.voters.push_back({voter.id, HostPort{voter.host, voter.port}});
   }
+  quorum.listener = *config.raft_address();  // checked by check_cluster_settings
   quorum.data_dir = config.data_dir;
   quorum.cluster_id = initial->cluster_id;
   quorum.election_timeout_ms = config.quorum_election_timeout_ms;
@@ -61,12 +62,8 @@ Result<std::unique_ptr<ClusterMembership>> ClusterMembership::join(
   auto started = cluster::MetadataQuorum::start(quorum, *membership->machine_);
   if (!started) return started.error();
   membership->quorum_ = std::move(*started);
-  std::vector<QuorumEndpoint> endpoints;
-  for (const QuorumVoter& voter : config.quorum_voters) {
-    endpoints.push_back({voter.id, HostPort{voter.host, voter.port}});
-  }
-  membership->broker_quorum_ = std::make_unique<ClusterQuorum>(
-      config.node_id, *membership->quorum_, std::move(endpoints));
+  membership->broker_quorum_ =
+      std::make_unique<ClusterQuorum>(config.node_id, *membership->quorum_);
   return membership;
 }
 
@@ -91,9 +88,9 @@ std::optional<HostPort> ClusterMembership::controller_endpoint() const {
 void ClusterMembership::start_broker(metadata::Controller& controller,
                                      PartitionReconciler& reconciler, uint16_t advertised_port) {
   controller_ = &controller;
-  advertised_ = HostPort{
-      config_.advertised_host.empty() ? config_.listen_host : config_.advertised_host,
-      advertised_port};
+  advertised_ =
+      HostPort{config_.advertised_host.empty() ? config_.listen_host : config_.advertised_host,
+               advertised_port};
   metadata::MetadataStateMachine* machine = machine_.get();
   quorum_->set_listener([machine, &reconciler] { reconciler.image_changed(machine->image()); });
   reconciler.start(machine->image());

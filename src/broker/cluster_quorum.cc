@@ -37,9 +37,8 @@ QuorumReplicaStatus replica_status(const cluster::QuorumReport& report, raft::No
 
 }  // namespace
 
-ClusterQuorum::ClusterQuorum(int32_t node_id, cluster::MetadataQuorum& quorum,
-                             std::vector<QuorumEndpoint> endpoints)
-    : node_id_(node_id), quorum_(quorum), endpoints_(std::move(endpoints)) {}
+ClusterQuorum::ClusterQuorum(int32_t node_id, cluster::MetadataQuorum& quorum)
+    : node_id_(node_id), quorum_(quorum) {}
 
 Result<QuorumStatus> ClusterQuorum::describe() const {
   auto report = quorum_.report();
@@ -56,7 +55,9 @@ Result<QuorumStatus> ClusterQuorum::describe() const {
   for (raft::NodeId learner : raft.config.learners) {
     status.observers.push_back(replica_status(*report, learner, now_ms));
   }
-  status.endpoints = endpoints_;
+  for (const cluster::QuorumPeer& peer : quorum_.addresses()) {
+    status.endpoints.push_back({peer.id, peer.address});
+  }
   return status;
 }
 

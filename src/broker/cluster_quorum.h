@@ -11,8 +11,7 @@ namespace fjord::broker {
 
 class ClusterQuorum final : public Quorum {
  public:
-  ClusterQuorum(int32_t node_id, cluster::MetadataQuorum& quorum,
-                std::vector<QuorumEndpoint> endpoints);
+  ClusterQuorum(int32_t node_id, cluster::MetadataQuorum& quorum);
 
   int32_t controller_id() const override { return quorum_.state().leader_id; }
   bool is_active_controller() const override { return quorum_.is_active_controller(); }
@@ -23,7 +22,6 @@ class ClusterQuorum final : public Quorum {
  private:
   int32_t node_id_;
   cluster::MetadataQuorum& quorum_;
-  std::vector<QuorumEndpoint> endpoints_;
 };
 
 }  // namespace fjord::broker

@@ -3,9 +3,11 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/host_port.h"
 #include "groups/group.h"
 
 namespace fjord::broker {
@@ -58,9 +60,11 @@ struct NodeConfig {
   std::string cluster_id;  // empty: generated on first start, then stored
 
   // controller.quorum.voters, sorted by id; empty: a single node that is its own
-  // quorum. When set, node.id is one of them and its entry is where this node's
-  // Raft transport listens.
+  // quorum. When set, this node's entry (if any) is where its Raft transport
+  // listens; a node not among them joins a running cluster and listens on its
+  // CONTROLLER listener (listeners=...,CONTROLLER://host:port).
   std::vector<QuorumVoter> quorum_voters;
+  std::optional<HostPort> controller_listener;
   int32_t quorum_election_timeout_ms = 1000;    // controller.quorum.election.timeout.ms
   int32_t quorum_request_timeout_ms = 2000;     // controller.quorum.request.timeout.ms
   int32_t broker_heartbeat_interval_ms = 2000;  // broker.heartbeat.interval.ms
@@ -72,6 +76,12 @@ struct NodeConfig {
       if (voter.id == node_id) return &voter;
     }
     return nullptr;
+  }
+  // Where this node's Raft transport listens: its voters entry, else its
+  // controller listener; nullopt when it has neither.
+  std::optional<HostPort> raft_address() const {
+    if (const QuorumVoter* self = own_voter()) return HostPort{self->host, self->port};
+    return controller_listener;
   }
 };
 

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <map>
+#include <string_view>
+#include <vector>
 #include <memory>
 #include <thread>
 
@@ -41,17 +43,29 @@ class ControllerClient {
       : options_(options),
         deadline_(Clock::now() + std::chrono::milliseconds(options.timeout_ms)) {}
 
-  // The brokers and the controller id, from the bootstrap server.
+  // The brokers and the controller id, from the first bootstrap server (of
+  // the comma-separated list) that answers.
   Result<p::MetadataResponse> metadata() {
-    auto bootstrap = connection(options_.bootstrap);
-    if (!bootstrap.ok()) return bootstrap.error();
     p::MetadataRequest request;
     request.topics.emplace();  // no topics: brokers and controller only
     request.allow_auto_topic_creation = false;
-    auto response =
-        (*bootstrap)->call<p::MetadataResponse>(request, "Metadata", kMetadataMinVersion);
-    if (!response.ok()) forget(options_.bootstrap);
-    return response;
+    Error last{ErrorCode::kInvalidConfig, "no bootstrap server given"};
+    for (const std::string& address : bootstrap_servers()) {
+      auto bootstrap = connection(address);
+      if (!bootstrap.ok()) {
+        last = bootstrap.error();
+        continue;
+      }
+      auto response =
+          (*bootstrap)->call<p::MetadataResponse>(request, "Metadata", kMetadataMinVersion);
+      if (response.ok()) {
+        answered_ = address;
+        return response;
+      }
+      forget(address);
+      last = response.error();
+    }
+    return last;
   }
 
   // A connection to the controller Metadata names (the bootstrap server when it
@@ -60,7 +74,7 @@ class ControllerClient {
     for (const BrokerDescription& broker : cluster.brokers) {
       if (broker.node_id == cluster.controller_id) return connection(broker.address);
     }
-    return connection(options_.bootstrap);
+    return connection(answered_.empty() ? bootstrap_servers().front() : answered_);
   }
 
   void forget(const std::string& address) { connections_.erase(address); }
@@ -90,7 +104,24 @@ class ControllerClient {
     return connection;
   }
 
+  std::vector<std::string> bootstrap_servers() const {
+    std::vector<std::string> servers;
+    std::string_view rest = options_.bootstrap;
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      std::string_view server = rest.substr(0, comma);
+      while (!server.empty() && server.front() == ' ') server.remove_prefix(1);
+      while (!server.empty() && server.back() == ' ') server.remove_suffix(1);
+      if (!server.empty()) servers.emplace_back(server);
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+    if (servers.empty()) servers.emplace_back(options_.bootstrap);  // its error names it
+    return servers;
+  }
+
   const ClientOptions& options_;
+  std::string answered_;  // the bootstrap server that answered Metadata last
   Clock::time_point deadline_;
   std::map<std::string, std::unique_ptr<BrokerConnection>> connections_;
 };

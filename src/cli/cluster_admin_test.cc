@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/core.h>
+
 #include <atomic>
 
 #include "cli/fake_kafka_server.h"
@@ -90,6 +92,25 @@ TEST(DescribeCluster, AsksTheControllerNamedInMetadata) {
   EXPECT_EQ(cluster->quorum.members.size(), 3u);
   const auto seen = controller.requests_seen();
   EXPECT_NE(std::find(seen.begin(), seen.end(), p::DescribeQuorumRequest::kApiKey), seen.end());
+}
+
+TEST(DescribeCluster, TriesEachBootstrapServerOfTheList) {
+  testing::FakeKafkaServer server;
+  std::atomic<int> no_refusals{0};
+  serve_metadata(server, 1, 1, 0);
+  serve_describe_quorum(server, 1, no_refusals);
+  server.start();
+  int unused_port = 0;
+  {
+    testing::FakeKafkaServer closed;  // started and stopped: nothing listens there now
+    closed.start();
+    unused_port = closed.port();
+  }
+  ClientOptions options;
+  options.bootstrap = fmt::format("127.0.0.1:{}, {}", unused_port, server.address());
+  auto cluster = describe_cluster(options);
+  ASSERT_TRUE(cluster.ok()) << cluster.error().message;
+  EXPECT_EQ(cluster->quorum.leader_id, 1);
 }
 
 TEST(DescribeCluster, RetriesWhileLeadershipMoves) {

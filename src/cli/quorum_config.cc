@@ -108,13 +108,32 @@ Status check_cluster_settings(const broker::NodeConfig& config, std::string_view
   }
   if (config.quorum_voters.empty()) return {};
   const broker::QuorumVoter* self = config.own_voter();
-  if (self == nullptr) {
+  if (self == nullptr && !config.controller_listener) {
     return Error{ErrorCode::kInvalidConfig,
-                 fmt::format("node.id {} is not among controller.quorum.voters '{}' ({}): every "
-                             "Fjord node is a voter of the metadata quorum; give this node one of "
-                             "the ids, or add '{}@HOST:PORT' to the voters of every node",
+                 fmt::format("node.id {} is not among controller.quorum.voters '{}' ({}): give "
+                             "this node one of the ids, or, to add it to the running cluster, "
+                             "give it a Raft address with listeners=PLAINTEXT://HOST:PORT,"
+                             "CONTROLLER://HOST:PORT and then run fjord cluster add-voter",
                              config.node_id, format_quorum_voters(config.quorum_voters),
-                             voters_origin, config.node_id)};
+                             voters_origin)};
+  }
+  if (self == nullptr) {
+    const HostPort& listener = *config.controller_listener;
+    for (const broker::QuorumVoter& voter : config.quorum_voters) {
+      if (voter.port == listener.port && hosts_overlap(voter.host, listener.host)) {
+        return Error{ErrorCode::kInvalidConfig,
+                     fmt::format("node {}'s controller listener {}:{} is voter {}'s address in "
+                                 "controller.quorum.voters ({})",
+                                 config.node_id, listener.host, listener.port, voter.id,
+                                 voters_origin)};
+      }
+    }
+    if (listener.port == config.listen_port && hosts_overlap(listener.host, config.listen_host)) {
+      return Error{ErrorCode::kInvalidConfig,
+                   fmt::format("node {}'s controller listener {}:{} is also its Kafka listener",
+                               config.node_id, listener.host, listener.port)};
+    }
+    return {};
   }
   if (self->port == config.listen_port && hosts_overlap(self->host, config.listen_host)) {
     return Error{ErrorCode::kInvalidConfig,

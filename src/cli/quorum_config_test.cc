@@ -96,9 +96,37 @@ TEST(ClusterSettings, NodeIdMustBeAVoterWhateverTheOrderOfKeys) {
       build_from(std::string("controller.quorum.voters=") + kThreeVoters + "\nnode.id=4\n");
   EXPECT_TRUE(mentions(build, "node.id 4 is not among controller.quorum.voters")) << build.ok();
   EXPECT_TRUE(mentions(build, "server.properties:1"));
+  EXPECT_TRUE(mentions(build, "CONTROLLER://HOST:PORT and then run fjord cluster add-voter"));
   auto fixed = build_from(std::string("node.id=4\ncontroller.quorum.voters=") + kThreeVoters +
                           ",4@127.0.0.1:19095\n");
   EXPECT_TRUE(fixed.ok());
+}
+
+TEST(ClusterSettings, ANodeOutsideTheVotersJoinsOnItsControllerListener) {
+  auto build = build_from(std::string("node.id=4\ncontroller.quorum.voters=") + kThreeVoters +
+                          "\nlisteners=PLAINTEXT://127.0.0.1:9095,CONTROLLER://127.0.0.1:19095\n");
+  ASSERT_TRUE(build.ok()) << build.error().message;
+  EXPECT_EQ(build->config.own_voter(), nullptr);
+  ASSERT_TRUE(build->config.raft_address().has_value());
+  EXPECT_EQ(build->config.raft_address()->host, "127.0.0.1");
+  EXPECT_EQ(build->config.raft_address()->port, 19095);
+  EXPECT_TRUE(build->warnings.empty());
+
+  // --listen replaces the Kafka listener only.
+  std::vector<ConfigSetting> settings{
+      {"node.id", "4", "--set"},
+      {"controller.quorum.voters", kThreeVoters, "--set"},
+      {"listeners", "PLAINTEXT://127.0.0.1:9095,CONTROLLER://127.0.0.1:19095", "--set"},
+      {"listeners", "PLAINTEXT://127.0.0.1:9096", kListenFlagOrigin}};
+  auto flagged = build_node_config(settings);
+  ASSERT_TRUE(flagged.ok()) << flagged.error().message;
+  EXPECT_EQ(flagged->config.listen_port, 9096);
+  ASSERT_TRUE(flagged->config.raft_address().has_value());
+  EXPECT_EQ(flagged->config.raft_address()->port, 19095);
+
+  auto taken = build_from(std::string("node.id=4\ncontroller.quorum.voters=") + kThreeVoters +
+                          "\nlisteners=PLAINTEXT://127.0.0.1:9095,CONTROLLER://127.0.0.1:19093\n");
+  EXPECT_TRUE(mentions(taken, "is voter 2's address"));
 }
 
 TEST(ClusterSettings, BadVotersValueNamesWhereItCameFrom) {

@@ -56,7 +56,7 @@ Result<std::vector<ConfigSetting>> collect_settings(const ServeOptions& options)
                    fmt::format("invalid --listen '{}': expected HOST:PORT (port 0: any free port)",
                                options.listen)};
     }
-    settings.push_back({"listeners", "PLAINTEXT://" + options.listen, "--listen"});
+    settings.push_back({"listeners", "PLAINTEXT://" + options.listen, kListenFlagOrigin});
   }
   if (options.node_id) {
     settings.push_back({"node.id", std::to_string(*options.node_id), "--node-id"});

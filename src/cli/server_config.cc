@@ -193,7 +193,9 @@ Status apply_listeners(const ConfigSetting& setting, Builder& builder) {
   if (!kafka) return invalid(setting, "a PLAINTEXT://HOST:PORT listener for the Kafka API");
   builder.build.config.listen_host = kafka->host;
   builder.build.config.listen_port = kafka->port;
-  builder.other_listeners = std::move(others);
+  // --listen names only the Kafka listener: a controller listener set in the
+  // file or by --set stays.
+  if (setting.origin != kListenFlagOrigin) builder.other_listeners = std::move(others);
   return {};
 }
 
@@ -244,7 +246,12 @@ Status check_controller_listener(Builder& builder) {
                                listener.name, listener.origin, builder.controller_listener_name)};
     }
     const broker::QuorumVoter* self = config.own_voter();
-    if (self == nullptr) {
+    if (self == nullptr && !config.quorum_voters.empty()) {
+      // Not among the voters: the controller listener is where a node that
+      // joins a running cluster listens.
+      builder.build.config.controller_listener =
+          HostPort{listener.address.host, listener.address.port};
+    } else if (self == nullptr) {
       builder.build.warnings.push_back(fmt::format(
           "listener '{}' ({}) is ignored: without controller.quorum.voters this node is a "
           "single-node quorum",

@@ -23,6 +23,10 @@ struct ConfigSetting {
   std::string origin;  // e.g. "server.properties:12" or "--set"
 };
 
+// The origin of the `listeners` setting `fjord serve --listen` makes: it sets
+// the Kafka (PLAINTEXT) listener and leaves a configured controller listener.
+inline constexpr const char* kListenFlagOrigin = "--listen";
+
 // Java-properties syntax: `key=value`, `key: value` or `key value`; `#` and `!`
 // comment lines; a trailing backslash continues the line. Later keys win.
 Result<std::vector<ConfigSetting>> parse_properties(std::string_view text,

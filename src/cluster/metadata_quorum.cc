@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/check.h"
+#include "metadata/controller_registration.h"
 #include "metadata/metadata_log.h"
 #include "metadata/snapshot.h"
 #include "raft/log_storage/log_storage.h"
@@ -80,6 +81,26 @@ struct MetadataQuorum::Impl {
   std::vector<uint8_t> scratch;
   std::mutex listener_mutex;
   std::function<void()> listener;
+  mutable std::mutex peers_mutex;
+  std::map<int32_t, HostPort> peers;  // guarded by peers_mutex; written on the runtime's thread
+
+  // Gives the transport the address of every controller the image registered
+  // (runtime thread).
+  void learn_addresses(const metadata::MetadataImage& image) {
+    std::lock_guard lock(peers_mutex);
+    for (const auto& [id, controller] : image.controllers) {
+      HostPort address{controller.host, controller.port};
+      auto known = peers.find(id);
+      if (known != peers.end() && known->second.host == address.host &&
+          known->second.port == address.port) {
+        continue;
+      }
+      peers[id] = address;
+      if (id != options.node_id) {
+        runtime->transport().set_peer({id, address.host, address.port});
+      }
+    }
+  }
 
   void notify() {
     std::function<void()> copy;
@@ -114,6 +135,7 @@ struct MetadataQuorum::Impl {
       FJORD_CHECK(applied.ok(), why.c_str());
     }
     machine.publish();
+    learn_addresses(*machine.image());
     notify();
     bytes_since_snapshot += static_cast<int64_t>(entry.data->size());
     if (bytes_since_snapshot >= options.snapshot_after_bytes) start_snapshot(entry);
@@ -158,6 +180,7 @@ struct MetadataQuorum::Impl {
                "fjord: metadata: loaded the snapshot ending at offset {} ({} topics, {} brokers)\n",
                meta.end_offset, (*image)->topics.size(), (*image)->brokers.size());
     machine.reset(std::move(*image));
+    learn_addresses(*machine.image());
     // Every leader's first entry is its LeaderChange, so the snapshot holds the
     // LeaderChange of every term up to its last entry's.
     applied_leader_change_term = std::max(applied_leader_change_term, meta.last_term);
@@ -208,33 +231,40 @@ Result<std::unique_ptr<MetadataQuorum>> MetadataQuorum::start(
   impl->storage = std::shared_ptr<raft::LogStorage>(std::move(*opened));
   raft::Storage& storage = *impl->storage;
   const bool brand_new = storage.end_offset() == 0 && storage.snapshot_meta().config.voters.empty();
-  if (brand_new) {
+  const bool initial_voter =
+      std::any_of(options.voters.begin(), options.voters.end(),
+                  [&](const QuorumPeer& peer) { return peer.id == options.node_id; });
+  if (brand_new && initial_voter) {
     raft::Raft::bootstrap(storage, initial_config(options));
     storage.sync();
+  } else if (brand_new) {
+    // A joining node must not invent a configuration of its own: it learns
+    // the cluster's from the leader once it is added.
+    fmt::print(stderr,
+               "fjord: node {} is not among controller.quorum.voters: it waits to be added "
+               "to the metadata quorum (fjord cluster add-voter --id {} --endpoint {}:{})\n",
+               options.node_id, options.node_id, options.listener.host, options.listener.port);
   }
 
-  const QuorumPeer* self = nullptr;
-  for (const QuorumPeer& peer : options.voters) {
-    if (peer.id == options.node_id) self = &peer;
-  }
-  if (self == nullptr) {
-    return Error{ErrorCode::kInvalidConfig,
-                 fmt::format("node.id {} is not in controller.quorum.voters", options.node_id)};
-  }
   raft::transport::TransportOptions transport;
   transport.self = options.node_id;
   transport.cluster_id = options.cluster_id;
-  transport.listen_host = self->address.host;
-  transport.listen_port = self->address.port;
+  transport.listen_host = options.listener.host;
+  transport.listen_port = options.listener.port;
   raft::RuntimeOptions runtime;
   runtime.tick_interval_ms = options.tick_interval_ms;
   runtime.election_ticks = std::max(2, options.election_timeout_ms / options.tick_interval_ms);
   runtime.heartbeat_ticks = std::max(1, runtime.election_ticks / 10);
   runtime.proposal_timeout_ms = options.request_timeout_ms;
   impl->runtime = std::make_unique<raft::RaftRuntime>(impl->io, transport, runtime);
-  for (const QuorumPeer& peer : options.voters) {
-    if (peer.id == options.node_id) continue;
-    impl->runtime->transport().set_peer({peer.id, peer.address.host, peer.address.port});
+  {
+    std::lock_guard lock(impl->peers_mutex);
+    impl->peers[options.node_id] = options.listener;
+    for (const QuorumPeer& peer : options.voters) {
+      if (peer.id == options.node_id) continue;
+      impl->peers[peer.id] = peer.address;
+      impl->runtime->transport().set_peer({peer.id, peer.address.host, peer.address.port});
+    }
   }
   Impl* raw = impl.get();
   raft::GroupSpec spec;
@@ -248,8 +278,8 @@ Result<std::unique_ptr<MetadataQuorum>> MetadataQuorum::start(
   if (Status added = impl->runtime->add_group(std::move(spec)); !added) return added.error();
   if (Status started = impl->runtime->start(); !started) {
     return Error{started.error().code,
-                 fmt::format("cannot start the Raft transport on {}:{}: {}", self->address.host,
-                             self->address.port, started.error().message)};
+                 fmt::format("cannot start the Raft transport on {}:{}: {}", options.listener.host,
+                             options.listener.port, started.error().message)};
   }
   impl->schedule_poll();
   impl->thread = std::thread([raw] { raw->io.run(); });
@@ -259,6 +289,13 @@ Result<std::unique_ptr<MetadataQuorum>> MetadataQuorum::start(
 void MetadataQuorum::set_listener(std::function<void()> listener) {
   std::lock_guard lock(impl_->listener_mutex);
   impl_->listener = std::move(listener);
+}
+
+std::vector<QuorumPeer> MetadataQuorum::addresses() const {
+  std::lock_guard lock(impl_->peers_mutex);
+  std::vector<QuorumPeer> out;
+  for (const auto& [id, address] : impl_->peers) out.push_back({id, address});
+  return out;
 }
 
 QuorumState MetadataQuorum::state() const {
@@ -361,6 +398,20 @@ Status MetadataQuorum::wait_for(const std::function<bool(const QuorumReport&)>& 
   }
 }
 
+// Commits the voter's Raft address unless the image already has it.
+Status MetadataQuorum::register_address(int32_t id, const HostPort& address) {
+  const auto image = impl_->machine.image();
+  auto known = image->controllers.find(id);
+  if (known != image->controllers.end() && known->second.host == address.host &&
+      known->second.port == address.port) {
+    return {};
+  }
+  auto committed =
+      commit({metadata::framed_register_controller({id, address.host, address.port})}, now_ms());
+  if (!committed) return committed.error();
+  return {};
+}
+
 Status MetadataQuorum::add_voter(int32_t id, const HostPort& address, int timeout_ms) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   auto current = report();
@@ -369,6 +420,7 @@ Status MetadataQuorum::add_voter(int32_t id, const HostPort& address, int timeou
   if (std::find(config.voters.begin(), config.voters.end(), id) != config.voters.end()) {
     return Error{ErrorCode::kDuplicateVoter, fmt::format("node {} is already a voter", id)};
   }
+  if (Status registered = register_address(id, address); !registered) return registered;
   const auto committed = [](raft::Offset offset) {
     return [offset](const QuorumReport& r) { return r.raft.high_watermark > offset; };
   };

@@ -41,7 +41,12 @@ struct QuorumPeer {
 
 struct MetadataQuorumOptions {
   int32_t node_id = -1;
-  std::vector<QuorumPeer> voters;  // the initial voters; this node among them
+  // The voters the cluster started with (controller.quorum.voters). A node not
+  // among them joins: it starts with no configuration and waits until
+  // `fjord cluster add-voter` adds it (as a learner that catches up, then as a
+  // voter); the leader pushes the log to members only.
+  std::vector<QuorumPeer> voters;
+  HostPort listener;  // where this node's Raft transport listens
   std::filesystem::path data_dir;
   std::string cluster_id;
   int tick_interval_ms = 50;
@@ -76,8 +81,7 @@ class MetadataQuorum final : public metadata::MetadataCommitter {
   MetadataQuorum& operator=(const MetadataQuorum&) = delete;
 
   // MetadataCommitter: kNotController unless this node is the active controller.
-  Result<int64_t> commit(const std::vector<std::vector<uint8_t>>& records,
-                         int64_t now_ms) override;
+  Result<int64_t> commit(const std::vector<std::vector<uint8_t>>& records, int64_t now_ms) override;
 
   // Lock-free, any thread.
   QuorumState state() const;
@@ -89,12 +93,17 @@ class MetadataQuorum final : public metadata::MetadataCommitter {
   bool caught_up() const;
   // From the runtime's thread (blocks the caller briefly).
   Result<QuorumReport> report() const;
-  // Adds a voter without downtime: it joins as a learner, catches up, and is
-  // then promoted, one committed change at a time (Raft thesis 4.1). Blocks
+  // Adds a voter without downtime: its address is committed first (so every
+  // node, restarted or not, can reach it), then it joins as a learner, catches
+  // up, and is promoted, one committed change at a time (Raft thesis 4.1). Blocks
   // until the promotion is committed or timeout_ms passed. Leader only.
   Status add_voter(int32_t id, const HostPort& address, int timeout_ms);
   // Removes a voter; blocks until the change is committed. Leader only.
   Status remove_voter(int32_t id, int timeout_ms);
+
+  // Every node this one knows a Raft address of: the initial voters and the
+  // controllers registered since (RegisterControllerRecord), by id.
+  std::vector<QuorumPeer> addresses() const;
 
   // Called on the runtime's thread after every applied batch and whenever the
   // leader or the epoch changed. Set before start() returns work (start()
@@ -106,6 +115,7 @@ class MetadataQuorum final : public metadata::MetadataCommitter {
 
  private:
   struct Impl;
+  Status register_address(int32_t id, const HostPort& address);
   Result<raft::Offset> propose_change(const raft::ConfigChange& change,
                                       const std::optional<HostPort>& address);
   Status wait_for(const std::function<bool(const QuorumReport&)>& done,

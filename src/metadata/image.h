@@ -52,6 +52,17 @@ struct BrokerInfo {
   bool operator==(const BrokerInfo&) const = default;
 };
 
+// Where a metadata quorum voter's Raft transport listens
+// (RegisterControllerRecord). The voters a cluster started with are in every
+// node's controller.quorum.voters; a voter added later is registered here
+// first, so every node, and every node that restarts, can reach it.
+struct ControllerInfo {
+  int32_t id = -1;
+  std::string host;
+  uint16_t port = 0;
+  bool operator==(const ControllerInfo&) const = default;
+};
+
 struct MetadataImage {
   std::string cluster_id;
   int64_t last_applied_offset = -1;  // metadata log offset this image includes
@@ -69,6 +80,8 @@ struct MetadataImage {
   std::map<std::string, std::shared_ptr<const TopicInfo>> topics;
   // Registered brokers by id; empty on a single node.
   std::map<int32_t, BrokerInfo> brokers;
+  // Registered controller addresses by id; empty on a single node.
+  std::map<int32_t, ControllerInfo> controllers;
   std::map<std::pair<uint64_t, uint64_t>, std::shared_ptr<const TopicInfo>> topics_by_id;
 
   const TopicInfo* find(const std::string& name) const {

@@ -7,6 +7,7 @@
 #include <charconv>
 
 #include "common/endian.h"
+#include "metadata/controller_registration.h"
 #include "metadata/metadata_log.h"
 #include "metadata/state_machine.h"
 #include "protocol/generated/metadata/config_record.h"
@@ -115,6 +116,12 @@ void write_brokers(const MetadataImage& image, SnapshotWriter& w) {
     r.rack = broker.rack;
     r.fenced = broker.fenced;
     w.add(r, kRegisterBrokerVersion);
+  }
+}
+
+void write_controllers(const MetadataImage& image, SnapshotWriter& w) {
+  for (const auto& [id, controller] : image.controllers) {
+    w.add(register_controller_record(controller), 0);
   }
 }
 
@@ -269,6 +276,7 @@ std::vector<uint8_t> write_snapshot(const MetadataImage& image, int32_t epoch,
     w.add(r, 0);
   }
   write_brokers(image, w);
+  write_controllers(image, w);
   for (const auto& [name, topic] : image.topics) write_topic(*topic, w);
   w.control(records::ControlType::kSnapshotFooter, encode(protocol::SnapshotFooterRecord{}, 0));
   return w.finish();

@@ -30,6 +30,7 @@ MetadataImage sample_image() {
   b2.rack.reset();
   b2.fenced = true;
   image.brokers = {{1, b1}, {2, b2}};
+  image.controllers = {{4, {4, "10.0.0.4", 19095}}, {5, {5, "h5", 19096}}};
   for (int t = 0; t < 3; ++t) {
     auto topic = std::make_shared<TopicInfo>();
     topic->name = "topic-" + std::to_string(t);
@@ -60,6 +61,7 @@ void expect_same(const MetadataImage& a, const MetadataImage& b) {
     ASSERT_NE(other, b.brokers.end());
     EXPECT_EQ(broker, other->second);
   }
+  EXPECT_EQ(a.controllers, b.controllers);
   ASSERT_EQ(a.topics.size(), b.topics.size());
   for (const auto& [name, topic] : a.topics) {
     const TopicInfo* other = b.find(name);

@@ -10,6 +10,7 @@
 #include "protocol/generated/metadata/partition_change_record.h"
 #include "protocol/generated/metadata/partition_record.h"
 #include "protocol/generated/metadata/register_broker_record.h"
+#include "protocol/generated/metadata/register_controller_record.h"
 #include "protocol/generated/metadata/unfence_broker_record.h"
 #include "protocol/generated/metadata/unregister_broker_record.h"
 #include "protocol/generated/metadata/producer_ids_record.h"
@@ -164,6 +165,17 @@ Status MetadataStateMachine::apply(int64_t offset, const MetadataRecordView& rec
       broker.rack = r->rack;
       broker.fenced = r->fenced;
       image.brokers[broker.id] = std::move(broker);
+      break;
+    }
+    case pm::RegisterControllerRecord::kApiKey: {
+      auto r = decode_body<pm::RegisterControllerRecord>(record);
+      if (!r) return r.error();
+      if (r->end_points.empty()) {
+        return Error{ErrorCode::kCorruptMessage,
+                     fmt::format("controller {} registered without an endpoint", r->controller_id)};
+      }
+      const auto& endpoint = r->end_points.front();
+      image.controllers[r->controller_id] = {r->controller_id, endpoint.host, endpoint.port};
       break;
     }
     case pm::UnregisterBrokerRecord::kApiKey: {

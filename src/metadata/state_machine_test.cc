@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "metadata/controller_registration.h"
 #include "protocol/generated/metadata/config_record.h"
 #include "protocol/generated/metadata/partition_record.h"
 #include "protocol/generated/metadata/producer_ids_record.h"
@@ -86,6 +87,23 @@ TEST(StateMachineTest, ProducerIdsOnlyMoveForward) {
   ASSERT_TRUE(sm.apply_batch(1, Records{frame_metadata_record(r, 0)}).ok());
   sm.publish();
   EXPECT_EQ(sm.image()->next_producer_id, 1000);
+}
+
+TEST(StateMachineTest, ControllerRegistrationsKeepTheNewestAddressPerId) {
+  auto sm = empty_machine();
+  ASSERT_TRUE(sm.apply_batch(0, Records{framed_register_controller({4, "h4", 19095}),
+                                        framed_register_controller({5, "h5", 19096}),
+                                        framed_register_controller({4, "h4b", 29095})})
+                  .ok());
+  sm.publish();
+  const std::map<int32_t, ControllerInfo> expected{{4, {4, "h4b", 29095}}, {5, {5, "h5", 19096}}};
+  EXPECT_EQ(sm.image()->controllers, expected);
+
+  pm::RegisterControllerRecord without_endpoint;
+  without_endpoint.controller_id = 6;
+  auto bad = sm.apply_batch(3, Records{frame_metadata_record(without_endpoint, 0)});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("controller 6"), std::string::npos) << bad.error().message;
 }
 
 TEST(StateMachineTest, PublishingSharesUnchangedTopicsAndLeavesOldImagesAlone) {

@@ -35,21 +35,40 @@ class Cluster:
         raft_ports = free_ports(size)
         kafka_ports = free_ports(size)
         voters = ",".join(f"{i + 1}@127.0.0.1:{port}" for i, port in enumerate(raft_ports))
+        self.tmp_path = tmp_path
         self.kafka_ports = kafka_ports
+        self.raft_ports = raft_ports
         self.nodes = {}
+        self.common_settings = {
+            "controller.quorum.voters": voters,
+            "cluster.id": "fjord-test-cluster-0001",
+            "broker.heartbeat.interval.ms": 200,
+            "broker.session.timeout.ms": 2000,
+            **(settings or {}),
+        }
         for i in range(size):
-            node_id = i + 1
-            node_settings = {
-                "node.id": node_id,
-                "controller.quorum.voters": voters,
-                "cluster.id": "fjord-test-cluster-0001",
-                "broker.heartbeat.interval.ms": 200,
-                "broker.session.timeout.ms": 2000,
-            }
-            node_settings.update(settings or {})
-            node = Broker(tmp_path / f"node-{node_id}" / "data", tmp_path / f"node-{node_id}" / "logs",
-                          node_settings)
-            self.nodes[node_id] = node
+            self._add(i + 1, {})
+
+    def _add(self, node_id, extra):
+        node_settings = {"node.id": node_id, **self.common_settings, **extra}
+        directory = self.tmp_path / f"node-{node_id}"
+        self.nodes[node_id] = Broker(directory / "data", directory / "logs", node_settings)
+        return self.nodes[node_id]
+
+    def add_joining_node(self):
+        """A node outside controller.quorum.voters (same voters value as the
+        others), with a Raft address of its own: it follows the metadata log
+        until `fjord cluster add-voter` makes it a voter. Not started."""
+        node_id = len(self.nodes) + 1
+        raft_port, kafka_port = free_ports(2)
+        self.kafka_ports.append(kafka_port)
+        self.raft_ports.append(raft_port)
+        self._add(node_id, {"listeners": f"PLAINTEXT://127.0.0.1:{kafka_port},"
+                                         f"CONTROLLER://127.0.0.1:{raft_port}"})
+        return node_id
+
+    def raft_address(self, node_id):
+        return f"127.0.0.1:{self.raft_ports[node_id - 1]}"
 
     def listen(self, node_id):
         return f"127.0.0.1:{self.kafka_ports[node_id - 1]}"
