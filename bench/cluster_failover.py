@@ -8,8 +8,11 @@ kill -9 the active controller, and measure
 then restart the killed node and wait until all three list each other again.
 Prints one Markdown table (medians, min-max) and the raw figures.
 
-Usage: bench/cluster_failover.py FJORD_BINARY [ROUNDS] [ELECTION_TIMEOUT_MS]
+Usage: bench/cluster_failover.py FJORD_BINARY [ROUNDS] [ELECTION_TIMEOUT_MS] [JSON_OUT]
+(JSON_OUT: the raw figures for bench/cluster_report.py.)
 """
+
+import json
 
 import os
 import signal
@@ -136,6 +139,10 @@ def main():
         print(f"| {election_timeout_ms} | {rounds} | {summary(elections)} | {summary(writes)} |")
         print(f"raw election ms: {[round(v) for v in elections]}")
         print(f"raw first-write ms: {[round(v) for v in writes]}")
+        if len(sys.argv) > 4:
+            with open(sys.argv[4], "w") as out:
+                json.dump({"binary": binary, "election_timeout_ms": election_timeout_ms, "rounds": rounds,
+                           "elections_ms": elections, "first_writes_ms": writes}, out)
     finally:
         for node in nodes.values():
             node.stop()

@@ -23,6 +23,9 @@
 #                         default): apply, snapshot write and load; its section is
 #                         "Metadata". METADATA_TOPICS=10000 METADATA_PARTITIONS=100
 #                         METADATA_BROKERS=3 METADATA_REPLICAS=3
+#   BENCH_PARTS=cluster   controller failover on three local nodes (not in the
+#                         default); its section is "Controller failover".
+#                         FAILOVER_ROUNDS=5 FAILOVER_ELECTION_TIMEOUT_MS=1000
 #   GROUP_MEMBERS="1 10 100" GROUP_ROUNDS=3 GROUP_PARTITIONS=100
 #   COMMIT_SECONDS=10 COMMIT_IN_FLIGHT=32
 #   TXN_MESSAGES="1 10 100"  messages per transaction, one row each
@@ -63,6 +66,8 @@ txn_rounds=${TXN_ROUNDS:-3}
 txn_partitions=${TXN_PARTITIONS:-6}
 load_timeout_s=${LOAD_TIMEOUT_S:-900}
 raft_seconds=${RAFT_SECONDS:-10}
+failover_rounds=${FAILOVER_ROUNDS:-5}
+failover_election_timeout_ms=${FAILOVER_ELECTION_TIMEOUT_MS:-1000}
 metadata_topics=${METADATA_TOPICS:-10000}
 metadata_partitions=${METADATA_PARTITIONS:-100}
 metadata_brokers=${METADATA_BROKERS:-3}
@@ -127,7 +132,7 @@ build() {
   logged cmake -S . -B "$release_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DFJORD_TESTS=OFF -DFJORD_BENCH=ON >/dev/null
   local targets=""
-  if has_part core || has_part groups || has_part txn; then
+  if has_part core || has_part groups || has_part txn || has_part cluster; then
     targets=fjord-load
     [ "$broker_kind" = fake ] || targets="fjord fjord-load"
   fi
@@ -338,6 +343,14 @@ run_metadata() {
   rm -f "$run_dir"/metadata-*.checkpoint
 }
 
+# Controller failover on three local nodes (docs/benchmarks.md "Controller failover").
+run_cluster() {
+  echo "== controller failover"
+  logged timeout --kill-after=10 "$load_timeout_s" /usr/bin/python3 bench/cluster_failover.py \
+    "$release_dir/fjord" "$failover_rounds" "$failover_election_timeout_ms" \
+    "$run_dir/cluster-failover.json" >/dev/null || note "cluster_failover.py failed (exit code $?)"
+}
+
 # The mean produce batch rounded to 4 KiB: the size each acks=all append has to sync.
 batch_block_size() {
   [ -f "$run_dir/load-produce.json" ] || { echo 1M; return; }
@@ -372,6 +385,7 @@ fi
 has_part txn && run_txn_loads
 has_part raft && run_raft
 has_part metadata && run_metadata
+has_part cluster && run_cluster
 
 if [ "${SKIP_LIMITS:-0}" != 1 ]; then
   if has_part core; then

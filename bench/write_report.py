@@ -20,6 +20,7 @@ import re
 import statistics
 import subprocess
 
+from cluster_report import CLUSTER_HEADING, cluster_section
 from metadata_report import METADATA_HEADING, metadata_section
 from raft_report import RAFT_HEADING, raft_section
 
@@ -678,6 +679,7 @@ def main():
         "txn": (TXN_HEADING, txn_section(args.run_dir, commands, header)),
         "raft": (RAFT_HEADING, raft_section(args.run_dir, commands, header)),
         "metadata": (METADATA_HEADING, metadata_section(args.run_dir, commands, header)),
+        "cluster": (CLUSTER_HEADING, cluster_section(args.run_dir, commands, header)),
     }
     if "core" not in parts:
         with open(args.out) as file:
@@ -693,7 +695,7 @@ def main():
             file.write(text)
         return
     # A part that did not run keeps its section from the last run that had it.
-    groups, txn, raft, metadata = (section if part in parts else old_section(args.out, heading)
+    groups, txn, raft, metadata, cluster = (section if part in parts else old_section(args.out, heading)
                          for part, (heading, section) in sections.items())
     lines = [
         "# Benchmarks",
@@ -733,6 +735,7 @@ def main():
         *txn,
         *raft,
         *metadata,
+        *cluster,
         "## Settings",
         "",
         *settings_section(loads),
