@@ -216,9 +216,19 @@ boost::asio::awaitable<p::WriteTxnMarkersResponse> Broker::write_txn_markers(
     for (const auto& topic : marker.topics) {
       for (int32_t index : topic.partition_indexes) targets.push_back({topic.name, index});
     }
-    const std::vector<ErrorCode> errors =
+    std::vector<ErrorCode> errors =
         co_await partitions_.write_txn_markers(targets, marker.producer_id, marker.producer_epoch,
                                                marker.transaction_result, marker.coordinator_epoch);
+    // A partition of a known topic that is not hosted here is another
+    // broker's: the sender must retry at its leader, not drop the marker.
+    const auto image = controller_.image();
+    for (size_t i = 0; i < targets.size() && i < errors.size(); ++i) {
+      const metadata::TopicInfo* topic = image->find(targets[i].topic);
+      if (errors[i] == ErrorCode::kUnknownTopicOrPartition && topic != nullptr &&
+          targets[i].partition >= 0 && targets[i].partition < topic->partition_count) {
+        errors[i] = ErrorCode::kNotLeaderOrFollower;
+      }
+    }
     auto& result = response.markers.emplace_back();
     result.producer_id = marker.producer_id;
     size_t at = 0;

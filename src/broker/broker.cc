@@ -45,6 +45,8 @@
 #include "protocol/generated/init_producer_id_response.h"
 #include "protocol/generated/list_transactions_request.h"
 #include "protocol/generated/list_transactions_response.h"
+#include "protocol/generated/allocate_producer_ids_request.h"
+#include "protocol/generated/allocate_producer_ids_response.h"
 #include "protocol/generated/write_txn_markers_request.h"
 #include "protocol/generated/write_txn_markers_response.h"
 #include "protocol/generated/find_coordinator_request.h"
@@ -143,6 +145,7 @@ constexpr std::array kSupportedApis = {
     // listener; clients ignore API keys they do not know).
     Broker::ApiRange{p::BrokerRegistrationRequest::kApiKey, 0, 0},
     Broker::ApiRange{p::BrokerHeartbeatRequest::kApiKey, 0, 0},
+    Broker::ApiRange{p::AllocateProducerIdsRequest::kApiKey, 0, 0},
 };
 
 const Broker::ApiRange* find_api(int16_t api_key) {
@@ -182,7 +185,14 @@ Broker::Broker(const NodeConfig& config, metadata::Controller& controller,
       partitions_(partitions),
       groups_(groups),
       txns_(txns),
-      quorum_(quorum) {}
+      quorum_(quorum) {
+  // Producer ids come from the active controller: a cluster node that is not
+  // it asks it for blocks (AllocateProducerIds), as Kafka's brokers do.
+  if (partitions_.is_cluster_node()) {
+    txns_.set_producer_id_forwarder(
+        [this](int32_t count) { return allocate_producer_ids_at_controller(count); });
+  }
+}
 
 template <auto Handler>
 boost::asio::awaitable<net::HandlerResult> Broker::serve_api(const p::RequestHeaderView& header,
@@ -275,6 +285,8 @@ Broker::Dispatch Broker::dispatch_for(int16_t api_key) {
     case p::AddOffsetsToTxnRequest::kApiKey: return &Broker::serve_api<&Broker::add_offsets_to_txn>;
     case p::EndTxnRequest::kApiKey: return &Broker::serve_api<&Broker::end_txn>;
     case p::WriteTxnMarkersRequest::kApiKey: return &Broker::serve_api<&Broker::write_txn_markers>;
+    case p::AllocateProducerIdsRequest::kApiKey:
+      return &Broker::serve_api<&Broker::allocate_producer_ids>;
     case p::DescribeTransactionsRequest::kApiKey:
       return &Broker::serve_api<&Broker::describe_transactions>;
     case p::ListTransactionsRequest::kApiKey: return &Broker::serve_api<&Broker::list_transactions>;

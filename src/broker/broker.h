@@ -88,6 +88,8 @@ struct EndTxnRequest;
 struct EndTxnResponse;
 struct WriteTxnMarkersRequest;
 struct WriteTxnMarkersResponse;
+struct AllocateProducerIdsRequest;
+struct AllocateProducerIdsResponse;
 struct DescribeTransactionsRequest;
 struct DescribeTransactionsResponse;
 struct ListTransactionsRequest;
@@ -227,6 +229,10 @@ class Broker final : public net::RequestHandler {
                                                            protocol::EndTxnRequest&);
   boost::asio::awaitable<protocol::WriteTxnMarkersResponse> write_txn_markers(
       const RequestContext&, protocol::WriteTxnMarkersRequest&);
+  boost::asio::awaitable<protocol::AllocateProducerIdsResponse> allocate_producer_ids(
+      const RequestContext&, protocol::AllocateProducerIdsRequest&);
+  // Blocking: a block of `count` producer ids from the active controller; its first id.
+  Result<int64_t> allocate_producer_ids_at_controller(int32_t count);
   boost::asio::awaitable<protocol::DescribeTransactionsResponse> describe_transactions(
       const RequestContext&, protocol::DescribeTransactionsRequest&);
   boost::asio::awaitable<protocol::ListTransactionsResponse> list_transactions(

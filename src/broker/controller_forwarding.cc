@@ -1,6 +1,7 @@
 // What a cluster node that is not the active controller sends it: topic
 // creations it needs itself (auto-created topics, the internal topics of the
-// coordinators). Clients' own admin requests are not forwarded: they go to the
+// coordinators) and requests for blocks of producer ids (AllocateProducerIds),
+// which the controller serves here too. Clients' own admin requests are not forwarded: they go to the
 // ControllerId of the Metadata response and retry on NOT_CONTROLLER.
 #include <fmt/core.h>
 
@@ -10,6 +11,8 @@
 
 #include "broker/broker.h"
 #include "client/broker_connection.h"
+#include "protocol/generated/allocate_producer_ids_request.h"
+#include "protocol/generated/allocate_producer_ids_response.h"
 #include "protocol/generated/create_topics_request.h"
 #include "protocol/generated/create_topics_response.h"
 
@@ -39,6 +42,12 @@ Status create_on(const HostPort& controller, const p::CreateTopicsRequest& reque
 boost::asio::awaitable<Status> create_on_pool(const HostPort& controller,
                                               const p::CreateTopicsRequest& request) {
   co_return create_on(controller, request);
+}
+
+// Blocks its pool thread for one metadata commit.
+boost::asio::awaitable<Result<int64_t>> allocate_on_pool(metadata::Controller& controller,
+                                                         int32_t count) {
+  co_return controller.allocate_producer_ids(count, wall_clock_ms());
 }
 
 }  // namespace
@@ -79,6 +88,53 @@ boost::asio::awaitable<Status> Broker::forward_create_topic(const std::string& n
   Status result = co_await boost::asio::co_spawn(quorum_calls_, create_on_pool(target, request),
                                                  boost::asio::use_awaitable);
   co_return result;
+}
+
+Result<int64_t> Broker::allocate_producer_ids_at_controller(int32_t count) {
+  const std::optional<HostPort> controller = controller_endpoint();
+  if (!controller) {
+    return Error{ErrorCode::kCoordinatorNotAvailable, "there is no active controller yet"};
+  }
+  auto connection = client::BrokerConnection::open(
+      fmt::format("{}:{}", controller->host, controller->port), kForwardTimeoutMs);
+  if (!connection) return Error{ErrorCode::kCoordinatorNotAvailable, connection.error().message};
+  p::AllocateProducerIdsRequest request;
+  request.broker_id = config_.node_id;
+  request.broker_epoch = -1;  // not checked: any live node may take a block
+  auto response =
+      (*connection)->call<p::AllocateProducerIdsResponse>(request, "AllocateProducerIds");
+  if (!response) return Error{ErrorCode::kCoordinatorNotAvailable, response.error().message};
+  if (response->error_code != 0) {
+    return Error{static_cast<ErrorCode>(response->error_code),
+                 "the controller refused a block of producer ids"};
+  }
+  if (response->producer_id_len < count) {
+    return Error{ErrorCode::kUnknownServerError,
+                 fmt::format("the controller gave {} producer ids, not {}",
+                             response->producer_id_len, count)};
+  }
+  return response->producer_id_start;
+}
+
+// The active controller hands out a block of producer ids, durably (a
+// ProducerIdsRecord), to a node that asks.
+boost::asio::awaitable<p::AllocateProducerIdsResponse> Broker::allocate_producer_ids(
+    const RequestContext&, p::AllocateProducerIdsRequest&) {
+  p::AllocateProducerIdsResponse response;
+  if (!quorum_.is_active_controller()) {
+    response.error_code = to_wire(ErrorCode::kNotController);
+    co_return response;
+  }
+  auto first = co_await boost::asio::co_spawn(
+      quorum_calls_, allocate_on_pool(controller_, ProducerIdSource::kBlockSize),
+      boost::asio::use_awaitable);
+  if (!first) {
+    response.error_code = to_wire(first.code());
+    co_return response;
+  }
+  response.producer_id_start = *first;
+  response.producer_id_len = ProducerIdSource::kBlockSize;
+  co_return response;
 }
 
 }  // namespace fjord::broker

@@ -8,6 +8,7 @@
 
 #include "broker/broker.h"
 #include "broker/coordinator_append.h"
+#include "broker/latch.h"
 #include "broker/log_replay.h"
 #include "records/batch.h"
 
@@ -32,12 +33,53 @@ boost::asio::awaitable<std::vector<ErrorCode>> write_marker_job(PartitionManager
   co_return errors;
 }
 
+// A cluster node: the markers of partitions hosted here are written here, the
+// others are sent to their leaders, all at once.
+boost::asio::awaitable<std::vector<ErrorCode>> route_marker_job(
+    PartitionManager& partitions, RemoteMarkerWriter& remote,
+    std::shared_ptr<const metadata::MetadataImage> image, std::shared_ptr<MarkerJob> job) {
+  const std::vector<TxnMarkerTarget>& targets = job->targets;
+  const txn::MarkerRequest& request = job->request;
+  const MarkerPlan plan = plan_markers(*image, partitions, targets);
+  auto executor = co_await boost::asio::this_coro::executor;
+  auto codes = std::make_shared<std::vector<ErrorCode>>(plan.codes);
+  auto sent = Latch::make(executor, plan.remote.size());
+  for (const auto& [address, indexes] : plan.remote) {
+    std::vector<TxnMarkerTarget> subset;
+    for (size_t i : indexes) subset.push_back(targets[i]);
+    remote.write(address, std::move(subset), request,
+                 [codes, sent, indexes, executor](std::vector<ErrorCode> answer) {
+                   boost::asio::post(executor, [codes, sent, indexes, answer = std::move(answer)] {
+                     for (size_t k = 0; k < indexes.size() && k < answer.size(); ++k) {
+                       (*codes)[indexes[k]] = answer[k];
+                     }
+                     sent->arrive();
+                   });
+                 });
+  }
+  if (!plan.local.empty()) {
+    std::vector<TxnMarkerTarget> local;
+    for (size_t i : plan.local) local.push_back(targets[i]);
+    const std::vector<ErrorCode> written =
+        co_await partitions.write_txn_markers(local, request.producer_id, request.producer_epoch,
+                                              request.commit, request.coordinator_epoch);
+    for (size_t k = 0; k < plan.local.size() && k < written.size(); ++k) {
+      (*codes)[plan.local[k]] = written[k];
+    }
+  }
+  co_await sent->wait();
+  co_return *codes;
+}
+
 }  // namespace
 
 Result<int64_t> ProducerIdSource::next() {
   std::lock_guard lock(mutex_);
   if (next_ == end_) {
     auto first = controller_.allocate_producer_ids(kBlockSize, wall_clock_ms());
+    if (!first && first.code() == ErrorCode::kNotController && forwarder_) {
+      first = forwarder_(kBlockSize);
+    }
     if (!first) return first.error();
     next_ = *first;
     end_ = *first + kBlockSize;
@@ -54,7 +96,11 @@ struct TxnCoordinator::ShardState {
 
 TxnCoordinator::TxnCoordinator(const TxnCoordinatorConfig& config, PartitionManager& partitions,
                                metadata::Controller& controller)
-    : config_(config), partitions_(partitions), producer_ids_(controller) {
+    : config_(config),
+      partitions_(partitions),
+      controller_(controller),
+      producer_ids_(controller),
+      remote_markers_(config.marker_request_timeout_ms) {
   config_.txn.max_batch_bytes = static_cast<size_t>(config_.state_segment_bytes);
   for (unsigned i = 0; i < partitions.shards().count(); ++i) {
     shard_states_.push_back(std::make_unique<ShardState>());
@@ -107,8 +153,11 @@ void TxnCoordinator::write_markers(const txn::MarkerRequest& request,
   const size_t count = request.partitions.size();
   auto executor =
       partitions_.shards().executor(static_cast<unsigned>(runtime::ShardPool::current_shard()));
+  auto work = partitions_.is_cluster_node()
+                  ? route_marker_job(partitions_, remote_markers_, controller_.image(), job)
+                  : write_marker_job(partitions_, job);
   boost::asio::co_spawn(
-      executor, write_marker_job(partitions_, job),
+      executor, std::move(work),
       [done = std::move(done), count](std::exception_ptr failure, std::vector<ErrorCode> errors) {
         if (failure) errors.assign(count, ErrorCode::kUnknownServerError);
         done(std::move(errors));

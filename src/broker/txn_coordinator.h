@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/txn_marker_router.h"
 #include "broker/group_coordinator.h"
 #include "broker/latch.h"
 #include "broker/partition_manager.h"
@@ -41,6 +42,9 @@ struct TxnCoordinatorConfig {
       10000;  // transaction.abort.timed.out.transaction.cleanup.interval.ms
   int64_t expiry_check_interval_ms =
       3600000;  // transaction.remove.expired.transaction.cleanup.interval.ms
+  // How long a WriteTxnMarkers to another broker may take (Kafka's
+  // request.timeout.ms); a marker that fails is retried with the abort check.
+  int marker_request_timeout_ms = 30000;
 };
 
 // Producer ids for this node, taken from the controller in durable blocks.
@@ -48,12 +52,20 @@ struct TxnCoordinatorConfig {
 class ProducerIdSource {
  public:
   static constexpr int32_t kBlockSize = 1000;
+  // Asks another node (the active controller) for a block; its first id.
+  using Forwarder = std::function<Result<int64_t>(int32_t count)>;
   explicit ProducerIdSource(metadata::Controller& controller) : controller_(controller) {}
   Result<int64_t> next();
+  // Where a block comes from when this node is not the active controller.
+  void set_forwarder(Forwarder forwarder) {
+    std::lock_guard lock(mutex_);
+    forwarder_ = std::move(forwarder);
+  }
 
  private:
   metadata::Controller& controller_;
   std::mutex mutex_;
+  Forwarder forwarder_;
   int64_t next_ = 0;
   int64_t end_ = 0;  // next_ == end_: the block is used up
 };
@@ -67,6 +79,10 @@ class TxnCoordinator {
   const TxnCoordinatorConfig& config() const { return config_; }
   // Any thread: a new producer id (idempotent producers, new transactional ids).
   Result<int64_t> next_producer_id() { return producer_ids_.next(); }
+  // Before serving: how a cluster node that is not the controller gets ids.
+  void set_producer_id_forwarder(ProducerIdSource::Forwarder forwarder) {
+    producer_ids_.set_forwarder(std::move(forwarder));
+  }
 
   // Blocking, before serving: replays __transaction_state if it exists and
   // resumes the markers of decided transactions.
@@ -94,7 +110,9 @@ class TxnCoordinator {
 
   TxnCoordinatorConfig config_;
   PartitionManager& partitions_;
+  metadata::Controller& controller_;  // its image says who leads a partition
   ProducerIdSource producer_ids_;
+  RemoteMarkerWriter remote_markers_;  // used on cluster nodes only
   std::atomic<int32_t> partition_count_{0};
   struct ShardState;
   std::vector<std::unique_ptr<ShardState>> shard_states_;  // one per shard, touched by it only
