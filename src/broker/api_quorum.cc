@@ -114,14 +114,24 @@ boost::asio::awaitable<p::DescribeQuorumResponse> Broker::describe_quorum(
     // Only the leader knows each voter's progress. The leader id (a hint, -1
     // during an election) tells the caller where to ask.
     partition.error_code = to_wire(ErrorCode::kNotLeaderOrFollower);
-    partition.error_message =
-        status.leader_id < 0
-            ? fmt::format(
-                  "node {} is not the quorum leader, and there is none now (an election "
-                  "is running); retry",
-                  config_.node_id)
-            : fmt::format("node {} is not the quorum leader; ask node {}", config_.node_id,
-                          status.leader_id);
+    const auto is_self = [this](const QuorumReplicaStatus& r) { return r.id == config_.node_id; };
+    const bool member = std::any_of(status.voters.begin(), status.voters.end(), is_self) ||
+                        std::any_of(status.observers.begin(), status.observers.end(), is_self);
+    if (status.leader_id < 0 && !member) {
+      // Removed, or not added yet: nobody tells this node who leads.
+      partition.error_message = fmt::format(
+          "node {} is not a member of the metadata quorum (removed, or not added yet) and "
+          "does not know its leader; ask another node",
+          config_.node_id);
+    } else if (status.leader_id < 0) {
+      partition.error_message = fmt::format(
+          "node {} is not the quorum leader, and there is none now (an election is running); "
+          "retry",
+          config_.node_id);
+    } else {
+      partition.error_message = fmt::format("node {} is not the quorum leader; ask node {}",
+                                            config_.node_id, status.leader_id);
+    }
   } else {
     partition.current_voters = replica_states(status.voters);
     partition.observers = replica_states(status.observers);

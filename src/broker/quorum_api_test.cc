@@ -220,6 +220,22 @@ TEST_F(QuorumApiTest, FollowerAnswersNotLeaderNamingTheLeader) {
   EXPECT_EQ(fake_.removed_, -1);
 }
 
+TEST_F(QuorumApiTest, ANodeOutsideTheQuorumSaysSoRatherThanAnElection) {
+  use_fake_quorum(-1);
+  auto during_election = call<p::DescribeQuorumResponse>(describe_request(), 2);
+  EXPECT_NE(during_election.topics[0].partitions[0].error_message.value_or("").find(
+                "an election is running"),
+            std::string::npos);
+  fake_.status_.voters = {{2, 0, -1, -1}, {3, 0, -1, -1}};  // node 1 was removed
+  fake_.status_.observers.clear();
+  auto removed = call<p::DescribeQuorumResponse>(describe_request(), 2);
+  const auto& quorum = removed.topics[0].partitions[0];
+  EXPECT_EQ(quorum.error_code, to_wire(ErrorCode::kNotLeaderOrFollower));
+  EXPECT_NE(quorum.error_message.value_or("").find("node 1 is not a member of the metadata quorum"),
+            std::string::npos)
+      << quorum.error_message.value_or("");
+}
+
 TEST_F(QuorumApiTest, SingleNodeCannotChangeItsVoters) {
   auto add = call<p::AddRaftVoterResponse>(add_request(2), 0);
   EXPECT_EQ(add.error_code, to_wire(ErrorCode::kUnsupportedVersion));
