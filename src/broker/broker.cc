@@ -5,86 +5,86 @@
 #include <array>
 #include <chrono>
 
-#include "protocol/generated/api_versions_request.h"
-#include "protocol/generated/api_versions_response.h"
-#include "protocol/generated/create_partitions_request.h"
-#include "protocol/generated/create_partitions_response.h"
-#include "protocol/generated/create_topics_request.h"
-#include "protocol/generated/create_topics_response.h"
-#include "protocol/generated/delete_records_request.h"
-#include "protocol/generated/delete_records_response.h"
-#include "protocol/generated/delete_topics_request.h"
-#include "protocol/generated/delete_topics_response.h"
-#include "protocol/generated/broker_heartbeat_request.h"
-#include "protocol/generated/broker_heartbeat_response.h"
-#include "protocol/generated/broker_registration_request.h"
-#include "protocol/generated/broker_registration_response.h"
-#include "protocol/generated/describe_cluster_request.h"
-#include "protocol/generated/describe_cluster_response.h"
-#include "protocol/generated/describe_configs_request.h"
-#include "protocol/generated/describe_configs_response.h"
-#include "protocol/generated/describe_log_dirs_request.h"
-#include "protocol/generated/describe_log_dirs_response.h"
-#include "protocol/generated/alter_configs_request.h"
-#include "protocol/generated/alter_configs_response.h"
-#include "protocol/generated/incremental_alter_configs_request.h"
-#include "protocol/generated/incremental_alter_configs_response.h"
-#include "protocol/generated/fetch_request.h"
-#include "protocol/generated/fetch_response.h"
 #include "protocol/generated/add_offsets_to_txn_request.h"
 #include "protocol/generated/add_offsets_to_txn_response.h"
 #include "protocol/generated/add_partitions_to_txn_request.h"
 #include "protocol/generated/add_partitions_to_txn_response.h"
+#include "protocol/generated/add_raft_voter_request.h"
+#include "protocol/generated/add_raft_voter_response.h"
+#include "protocol/generated/allocate_producer_ids_request.h"
+#include "protocol/generated/allocate_producer_ids_response.h"
+#include "protocol/generated/alter_configs_request.h"
+#include "protocol/generated/alter_configs_response.h"
+#include "protocol/generated/api_versions_request.h"
+#include "protocol/generated/api_versions_response.h"
+#include "protocol/generated/broker_heartbeat_request.h"
+#include "protocol/generated/broker_heartbeat_response.h"
+#include "protocol/generated/broker_registration_request.h"
+#include "protocol/generated/broker_registration_response.h"
+#include "protocol/generated/create_partitions_request.h"
+#include "protocol/generated/create_partitions_response.h"
+#include "protocol/generated/create_topics_request.h"
+#include "protocol/generated/create_topics_response.h"
+#include "protocol/generated/delete_groups_request.h"
+#include "protocol/generated/delete_groups_response.h"
+#include "protocol/generated/delete_records_request.h"
+#include "protocol/generated/delete_records_response.h"
+#include "protocol/generated/delete_topics_request.h"
+#include "protocol/generated/delete_topics_response.h"
+#include "protocol/generated/describe_cluster_request.h"
+#include "protocol/generated/describe_cluster_response.h"
+#include "protocol/generated/describe_configs_request.h"
+#include "protocol/generated/describe_configs_response.h"
+#include "protocol/generated/describe_groups_request.h"
+#include "protocol/generated/describe_groups_response.h"
+#include "protocol/generated/describe_log_dirs_request.h"
+#include "protocol/generated/describe_log_dirs_response.h"
 #include "protocol/generated/describe_producers_request.h"
 #include "protocol/generated/describe_producers_response.h"
+#include "protocol/generated/describe_quorum_request.h"
+#include "protocol/generated/describe_quorum_response.h"
 #include "protocol/generated/describe_transactions_request.h"
 #include "protocol/generated/describe_transactions_response.h"
 #include "protocol/generated/end_txn_request.h"
 #include "protocol/generated/end_txn_response.h"
-#include "protocol/generated/init_producer_id_request.h"
-#include "protocol/generated/init_producer_id_response.h"
-#include "protocol/generated/list_transactions_request.h"
-#include "protocol/generated/list_transactions_response.h"
-#include "protocol/generated/allocate_producer_ids_request.h"
-#include "protocol/generated/allocate_producer_ids_response.h"
-#include "protocol/generated/write_txn_markers_request.h"
-#include "protocol/generated/write_txn_markers_response.h"
+#include "protocol/generated/fetch_request.h"
+#include "protocol/generated/fetch_response.h"
 #include "protocol/generated/find_coordinator_request.h"
 #include "protocol/generated/find_coordinator_response.h"
-#include "protocol/generated/delete_groups_request.h"
-#include "protocol/generated/delete_groups_response.h"
-#include "protocol/generated/describe_groups_request.h"
-#include "protocol/generated/describe_groups_response.h"
 #include "protocol/generated/heartbeat_request.h"
 #include "protocol/generated/heartbeat_response.h"
+#include "protocol/generated/incremental_alter_configs_request.h"
+#include "protocol/generated/incremental_alter_configs_response.h"
+#include "protocol/generated/init_producer_id_request.h"
+#include "protocol/generated/init_producer_id_response.h"
 #include "protocol/generated/join_group_request.h"
 #include "protocol/generated/join_group_response.h"
 #include "protocol/generated/leave_group_request.h"
 #include "protocol/generated/leave_group_response.h"
 #include "protocol/generated/list_groups_request.h"
 #include "protocol/generated/list_groups_response.h"
+#include "protocol/generated/list_offsets_request.h"
+#include "protocol/generated/list_offsets_response.h"
+#include "protocol/generated/list_transactions_request.h"
+#include "protocol/generated/list_transactions_response.h"
+#include "protocol/generated/metadata_request.h"
+#include "protocol/generated/metadata_response.h"
 #include "protocol/generated/offset_commit_request.h"
 #include "protocol/generated/offset_commit_response.h"
 #include "protocol/generated/offset_delete_request.h"
 #include "protocol/generated/offset_delete_response.h"
 #include "protocol/generated/offset_fetch_request.h"
 #include "protocol/generated/offset_fetch_response.h"
+#include "protocol/generated/produce_request.h"
+#include "protocol/generated/produce_response.h"
+#include "protocol/generated/remove_raft_voter_request.h"
+#include "protocol/generated/remove_raft_voter_response.h"
 #include "protocol/generated/sync_group_request.h"
 #include "protocol/generated/sync_group_response.h"
 #include "protocol/generated/txn_offset_commit_request.h"
 #include "protocol/generated/txn_offset_commit_response.h"
-#include "protocol/generated/list_offsets_request.h"
-#include "protocol/generated/list_offsets_response.h"
-#include "protocol/generated/metadata_request.h"
-#include "protocol/generated/metadata_response.h"
-#include "protocol/generated/produce_request.h"
-#include "protocol/generated/produce_response.h"
-#include "protocol/generated/add_raft_voter_request.h"
-#include "protocol/generated/add_raft_voter_response.h"
-#include "protocol/generated/describe_quorum_request.h"
-#include "protocol/generated/describe_quorum_response.h"
-#include "protocol/generated/remove_raft_voter_request.h"
-#include "protocol/generated/remove_raft_voter_response.h"
+#include "protocol/generated/write_txn_markers_request.h"
+#include "protocol/generated/write_txn_markers_response.h"
 
 namespace fjord::broker {
 
@@ -204,9 +204,8 @@ boost::asio::awaitable<net::HandlerResult> Broker::serve_api(const p::RequestHea
   request.decode(reader, header.api_version);
   if (!reader.ok()) {
     // Kafka closes the connection of a request it cannot parse.
-    co_return close_connection(context, fmt::format("malformed {} v{} request: {}",
-                                                    header.api_key, header.api_version,
-                                                    reader.error()));
+    co_return close_connection(context, fmt::format("malformed {} v{} request: {}", header.api_key,
+                                                    header.api_version, reader.error()));
   }
   typename Traits::Response response = co_await (this->*Handler)(context, request);
   net::HandlerResult result;
@@ -262,53 +261,86 @@ boost::asio::awaitable<net::HandlerResult> Broker::handle(std::vector<uint8_t> f
 // One entry per API in kSupportedApis: decode, call the handler, encode.
 Broker::Dispatch Broker::dispatch_for(int16_t api_key) {
   switch (api_key) {
-    case p::ProduceRequest::kApiKey: return &Broker::produce;
-    case p::FetchRequest::kApiKey: return &Broker::serve_api<&Broker::fetch>;
-    case p::ListOffsetsRequest::kApiKey: return &Broker::serve_api<&Broker::list_offsets>;
-    case p::MetadataRequest::kApiKey: return &Broker::serve_api<&Broker::metadata>;
-    case p::FindCoordinatorRequest::kApiKey: return &Broker::serve_api<&Broker::find_coordinator>;
-    case p::JoinGroupRequest::kApiKey: return &Broker::serve_api<&Broker::join_group>;
-    case p::SyncGroupRequest::kApiKey: return &Broker::serve_api<&Broker::sync_group>;
-    case p::HeartbeatRequest::kApiKey: return &Broker::serve_api<&Broker::heartbeat>;
-    case p::LeaveGroupRequest::kApiKey: return &Broker::serve_api<&Broker::leave_group>;
-    case p::OffsetCommitRequest::kApiKey: return &Broker::serve_api<&Broker::offset_commit>;
-    case p::OffsetFetchRequest::kApiKey: return &Broker::serve_api<&Broker::offset_fetch>;
-    case p::ListGroupsRequest::kApiKey: return &Broker::serve_api<&Broker::list_groups>;
-    case p::DescribeGroupsRequest::kApiKey: return &Broker::serve_api<&Broker::describe_groups>;
-    case p::DeleteGroupsRequest::kApiKey: return &Broker::serve_api<&Broker::delete_groups>;
-    case p::OffsetDeleteRequest::kApiKey: return &Broker::serve_api<&Broker::offset_delete>;
+    case p::ProduceRequest::kApiKey:
+      return &Broker::produce;
+    case p::FetchRequest::kApiKey:
+      return &Broker::serve_api<&Broker::fetch>;
+    case p::ListOffsetsRequest::kApiKey:
+      return &Broker::serve_api<&Broker::list_offsets>;
+    case p::MetadataRequest::kApiKey:
+      return &Broker::serve_api<&Broker::metadata>;
+    case p::FindCoordinatorRequest::kApiKey:
+      return &Broker::serve_api<&Broker::find_coordinator>;
+    case p::JoinGroupRequest::kApiKey:
+      return &Broker::serve_api<&Broker::join_group>;
+    case p::SyncGroupRequest::kApiKey:
+      return &Broker::serve_api<&Broker::sync_group>;
+    case p::HeartbeatRequest::kApiKey:
+      return &Broker::serve_api<&Broker::heartbeat>;
+    case p::LeaveGroupRequest::kApiKey:
+      return &Broker::serve_api<&Broker::leave_group>;
+    case p::OffsetCommitRequest::kApiKey:
+      return &Broker::serve_api<&Broker::offset_commit>;
+    case p::OffsetFetchRequest::kApiKey:
+      return &Broker::serve_api<&Broker::offset_fetch>;
+    case p::ListGroupsRequest::kApiKey:
+      return &Broker::serve_api<&Broker::list_groups>;
+    case p::DescribeGroupsRequest::kApiKey:
+      return &Broker::serve_api<&Broker::describe_groups>;
+    case p::DeleteGroupsRequest::kApiKey:
+      return &Broker::serve_api<&Broker::delete_groups>;
+    case p::OffsetDeleteRequest::kApiKey:
+      return &Broker::serve_api<&Broker::offset_delete>;
     case p::TxnOffsetCommitRequest::kApiKey:
       return &Broker::serve_api<&Broker::txn_offset_commit>;
-    case p::InitProducerIdRequest::kApiKey: return &Broker::serve_api<&Broker::init_producer_id>;
+    case p::InitProducerIdRequest::kApiKey:
+      return &Broker::serve_api<&Broker::init_producer_id>;
     case p::AddPartitionsToTxnRequest::kApiKey:
       return &Broker::serve_api<&Broker::add_partitions_to_txn>;
-    case p::AddOffsetsToTxnRequest::kApiKey: return &Broker::serve_api<&Broker::add_offsets_to_txn>;
-    case p::EndTxnRequest::kApiKey: return &Broker::serve_api<&Broker::end_txn>;
-    case p::WriteTxnMarkersRequest::kApiKey: return &Broker::serve_api<&Broker::write_txn_markers>;
+    case p::AddOffsetsToTxnRequest::kApiKey:
+      return &Broker::serve_api<&Broker::add_offsets_to_txn>;
+    case p::EndTxnRequest::kApiKey:
+      return &Broker::serve_api<&Broker::end_txn>;
+    case p::WriteTxnMarkersRequest::kApiKey:
+      return &Broker::serve_api<&Broker::write_txn_markers>;
     case p::AllocateProducerIdsRequest::kApiKey:
       return &Broker::serve_api<&Broker::allocate_producer_ids>;
     case p::DescribeTransactionsRequest::kApiKey:
       return &Broker::serve_api<&Broker::describe_transactions>;
-    case p::ListTransactionsRequest::kApiKey: return &Broker::serve_api<&Broker::list_transactions>;
-    case p::DescribeProducersRequest::kApiKey: return &Broker::serve_api<&Broker::describe_producers>;
-    case p::ApiVersionsRequest::kApiKey: return &Broker::serve_api<&Broker::api_versions>;
-    case p::CreateTopicsRequest::kApiKey: return &Broker::serve_api<&Broker::create_topics>;
-    case p::DeleteTopicsRequest::kApiKey: return &Broker::serve_api<&Broker::delete_topics>;
-    case p::DeleteRecordsRequest::kApiKey: return &Broker::serve_api<&Broker::delete_records>;
-    case p::DescribeConfigsRequest::kApiKey: return &Broker::serve_api<&Broker::describe_configs>;
-    case p::AlterConfigsRequest::kApiKey: return &Broker::serve_api<&Broker::alter_configs>;
-    case p::DescribeLogDirsRequest::kApiKey: return &Broker::serve_api<&Broker::describe_log_dirs>;
+    case p::ListTransactionsRequest::kApiKey:
+      return &Broker::serve_api<&Broker::list_transactions>;
+    case p::DescribeProducersRequest::kApiKey:
+      return &Broker::serve_api<&Broker::describe_producers>;
+    case p::ApiVersionsRequest::kApiKey:
+      return &Broker::serve_api<&Broker::api_versions>;
+    case p::CreateTopicsRequest::kApiKey:
+      return &Broker::serve_api<&Broker::create_topics>;
+    case p::DeleteTopicsRequest::kApiKey:
+      return &Broker::serve_api<&Broker::delete_topics>;
+    case p::DeleteRecordsRequest::kApiKey:
+      return &Broker::serve_api<&Broker::delete_records>;
+    case p::DescribeConfigsRequest::kApiKey:
+      return &Broker::serve_api<&Broker::describe_configs>;
+    case p::AlterConfigsRequest::kApiKey:
+      return &Broker::serve_api<&Broker::alter_configs>;
+    case p::DescribeLogDirsRequest::kApiKey:
+      return &Broker::serve_api<&Broker::describe_log_dirs>;
     case p::CreatePartitionsRequest::kApiKey:
       return &Broker::serve_api<&Broker::create_partitions>;
     case p::IncrementalAlterConfigsRequest::kApiKey:
       return &Broker::serve_api<&Broker::incremental_alter_configs>;
-    case p::DescribeClusterRequest::kApiKey: return &Broker::serve_api<&Broker::describe_cluster>;
-    case p::DescribeQuorumRequest::kApiKey: return &Broker::serve_api<&Broker::describe_quorum>;
-    case p::AddRaftVoterRequest::kApiKey: return &Broker::serve_api<&Broker::add_raft_voter>;
-    case p::RemoveRaftVoterRequest::kApiKey: return &Broker::serve_api<&Broker::remove_raft_voter>;
+    case p::DescribeClusterRequest::kApiKey:
+      return &Broker::serve_api<&Broker::describe_cluster>;
+    case p::DescribeQuorumRequest::kApiKey:
+      return &Broker::serve_api<&Broker::describe_quorum>;
+    case p::AddRaftVoterRequest::kApiKey:
+      return &Broker::serve_api<&Broker::add_raft_voter>;
+    case p::RemoveRaftVoterRequest::kApiKey:
+      return &Broker::serve_api<&Broker::remove_raft_voter>;
     case p::BrokerRegistrationRequest::kApiKey:
       return &Broker::serve_api<&Broker::broker_registration>;
-    case p::BrokerHeartbeatRequest::kApiKey: return &Broker::serve_api<&Broker::broker_heartbeat>;
+    case p::BrokerHeartbeatRequest::kApiKey:
+      return &Broker::serve_api<&Broker::broker_heartbeat>;
     default:
       assert(false && "API in kSupportedApis without a dispatch entry");
       return &Broker::serve_api<&Broker::api_versions>;

@@ -1,8 +1,8 @@
 // What a cluster node that is not the active controller sends it: topic
 // creations it needs itself (auto-created topics, the internal topics of the
 // coordinators) and requests for blocks of producer ids (AllocateProducerIds),
-// which the controller serves here too. Clients' own admin requests are not forwarded: they go to the
-// ControllerId of the Metadata response and retry on NOT_CONTROLLER.
+// which the controller serves here too. Clients' own admin requests are not forwarded: they go to
+// the ControllerId of the Metadata response and retry on NOT_CONTROLLER.
 #include <fmt/core.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -28,8 +28,9 @@ Status create_on(const HostPort& controller, const p::CreateTopicsRequest& reque
   auto connection = client::BrokerConnection::open(
       fmt::format("{}:{}", controller.host, controller.port), kForwardTimeoutMs);
   if (!connection) return Error{ErrorCode::kNotController, connection.error().message};
-  auto response = (*connection)->call_at<p::CreateTopicsResponse>(request, kCreateTopicsVersion,
-                                                                  "CreateTopics");
+  auto response =
+      (*connection)
+          ->call_at<p::CreateTopicsResponse>(request, kCreateTopicsVersion, "CreateTopics");
   if (!response) return Error{ErrorCode::kNotController, response.error().message};
   if (response->topics.empty()) return Error{ErrorCode::kUnknownServerError, "empty answer"};
   const auto& result = response->topics.front();

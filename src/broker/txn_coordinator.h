@@ -17,10 +17,10 @@
 #include <string_view>
 #include <vector>
 
-#include "broker/txn_marker_router.h"
 #include "broker/group_coordinator.h"
 #include "broker/latch.h"
 #include "broker/partition_manager.h"
+#include "broker/txn_marker_router.h"
 #include "common/result.h"
 #include "metadata/controller.h"
 #include "metadata/image.h"
