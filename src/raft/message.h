@@ -58,6 +58,7 @@ struct SnapshotMeta {
   Offset end_offset = 0;  // the snapshot covers every offset below this
   Term last_term = 0;     // term of the entry that ends at end_offset (0 if none)
   Config config;          // the configuration as of end_offset
+  bool operator==(const SnapshotMeta&) const = default;
 };
 
 // Persisted before any message that depends on it is sent (Ready::must_sync).
@@ -110,6 +111,12 @@ struct Message {
   // kSnapshot.
   SnapshotMeta snapshot;
   std::shared_ptr<const Bytes> snapshot_data;
+  // The transport's own: a snapshot larger than a frame travels as chunks
+  // (snapshot_data is then the part at snapshot_chunk_offset of a snapshot of
+  // snapshot_total_bytes) and is put together again before Raft sees it.
+  // Raft always sends and receives whole snapshots (total -1).
+  int64_t snapshot_chunk_offset = 0;
+  int64_t snapshot_total_bytes = -1;
 };
 
 }  // namespace fjord::raft

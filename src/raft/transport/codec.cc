@@ -83,6 +83,8 @@ WireMessage to_wire(const Message& message) {
     out.snapshot->voters = message.snapshot.config.voters;
     out.snapshot->learners = message.snapshot.config.learners;
     out.snapshot_data = records_of(message.snapshot_data);
+    out.snapshot_chunk_offset = message.snapshot_chunk_offset;
+    out.snapshot_total_bytes = message.snapshot_total_bytes;
   }
   return out;
 }
@@ -158,6 +160,16 @@ Result<Message> from_wire(WireMessage& in, NodeId from, NodeId to) {
                                     .last_term = in.snapshot->last_term,
                                     .config = std::move(config).value()};
     message.snapshot_data = bytes_of(in.snapshot_data);
+    const int64_t data_bytes =
+        message.snapshot_data ? static_cast<int64_t>(message.snapshot_data->size()) : 0;
+    if (in.snapshot_total_bytes < -1 || in.snapshot_chunk_offset < 0 ||
+        (in.snapshot_total_bytes == -1 && in.snapshot_chunk_offset != 0) ||
+        (in.snapshot_total_bytes >= 0 &&
+         in.snapshot_chunk_offset > in.snapshot_total_bytes - data_bytes)) {
+      return invalid("a snapshot chunk outside its snapshot");
+    }
+    message.snapshot_chunk_offset = in.snapshot_chunk_offset;
+    message.snapshot_total_bytes = in.snapshot_total_bytes;
   }
   return message;
 }

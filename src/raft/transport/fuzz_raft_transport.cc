@@ -5,6 +5,7 @@
 #include <span>
 
 #include "raft/transport/codec.h"
+#include "raft/transport/snapshot_chunks.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::span<const uint8_t> frame(data, size);
@@ -13,7 +14,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (*type == fjord::raft::transport::FrameType::kHandshake) {
     (void)fjord::raft::transport::decode_handshake(frame);
   } else {
-    (void)fjord::raft::transport::decode_batch(frame, 1, 2);
+    auto messages = fjord::raft::transport::decode_batch(frame, 1, 2);
+    if (!messages.ok()) return 0;
+    // What the receiver does next: put snapshot chunks together (bounded).
+    fjord::raft::transport::SnapshotAssembler assembler(1 << 20, 4);
+    for (auto& message : *messages) (void)assembler.add(std::move(message));
   }
   return 0;
 }

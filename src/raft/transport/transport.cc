@@ -18,6 +18,7 @@
 
 #include "common/endian.h"
 #include "raft/transport/codec.h"
+#include "raft/transport/snapshot_chunks.h"
 
 // Coroutine bodies here never put co_await in a condition nor co_await or
 // co_return in an unbraced if/else branch (GCC PR 106188, see src/net/README.md),
@@ -33,6 +34,8 @@ using asio::ip::tcp;
 namespace {
 
 constexpr auto kAwaitTuple = asio::as_tuple(asio::use_awaitable);
+// Snapshots being put together at once on one inbound connection.
+constexpr size_t kMaxSnapshotsInProgress = 64;
 // One write takes at most this many queued bytes (more frames wait for the next).
 constexpr size_t kMaxWriteBytes = 8 << 20;
 
@@ -73,9 +76,11 @@ struct Transport::Peer {
 };
 
 struct Transport::Inbound {
-  explicit Inbound(Socket s) : socket(std::move(s)) {}
+  Inbound(Socket s, size_t max_snapshot_bytes)
+      : socket(std::move(s)), snapshots(max_snapshot_bytes, kMaxSnapshotsInProgress) {}
   Socket socket;
   uint64_t id = 0;
+  SnapshotAssembler snapshots;
 };
 
 Transport::Transport(asio::io_context& io, TransportOptions options, ReceiveFn receive)
@@ -151,6 +156,12 @@ void Transport::send(Message&& message) {
     ++stats_.messages_dropped;
     return;
   }
+  if (message.type == MessageType::kSnapshot) {
+    for (Message& chunk : split_snapshot(std::move(message), options_.max_frame_bytes / 4)) {
+      peer->pending.push_back(std::move(chunk));
+    }
+    return;
+  }
   peer->pending.push_back(std::move(message));
 }
 
@@ -224,7 +235,7 @@ awaitable<void> Transport::accept_loop() {
       ++stats_.connections_refused;
       continue;  // `socket` closes as it goes out of scope
     }
-    auto inbound = std::make_shared<Inbound>(std::move(socket));
+    auto inbound = std::make_shared<Inbound>(std::move(socket), options_.max_snapshot_bytes);
     inbound->id = next_inbound_id_++;
     inbound_[inbound->id] = inbound;
     spawn(io_, read_inbound(inbound), "raft transport reader");
@@ -272,11 +283,29 @@ awaitable<void> Transport::read_inbound(std::shared_ptr<Inbound> inbound) {
     }
     ++stats_.frames_received;
     stats_.messages_received += messages->size();
+    if (!assemble_snapshots(*inbound, *messages)) continue;  // only chunks, none complete
     receive_(*messages);
   }
   boost::system::error_code ignored;
   inbound->socket.close(ignored);
   inbound_.erase(inbound->id);
+}
+
+// Replaces the snapshot chunks among `messages` by the snapshots they complete;
+// false when nothing is left to deliver.
+bool Transport::assemble_snapshots(Inbound& inbound, std::vector<Message>& messages) {
+  const bool any_chunk = std::any_of(messages.begin(), messages.end(), [](const Message& m) {
+    return m.type == MessageType::kSnapshot && m.snapshot_total_bytes >= 0;
+  });
+  if (!any_chunk) return true;
+  const uint64_t dropped_before = inbound.snapshots.dropped_chunks();
+  std::vector<Message> whole;
+  for (Message& message : messages) {
+    if (auto ready = inbound.snapshots.add(std::move(message))) whole.push_back(std::move(*ready));
+  }
+  stats_.snapshot_chunks_dropped += inbound.snapshots.dropped_chunks() - dropped_before;
+  messages = std::move(whole);
+  return !messages.empty();
 }
 
 awaitable<void> Transport::run_peer(std::shared_ptr<Peer> peer) {

@@ -36,14 +36,18 @@ struct TransportOptions {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 0;  // 0: any free port (tests); see Transport::port()
   // A frame above this closes the connection before anything is allocated; the
-  // sender splits batches to stay below half of it.
+  // sender splits batches to stay below half of it, and snapshots into chunks
+  // of a quarter of it.
   size_t max_frame_bytes = 64 << 20;
+  // The largest snapshot a peer may send (in chunks); a larger one is dropped.
+  size_t max_snapshot_bytes = size_t{1} << 30;
   // Messages send() queues for one peer before the next flush; newer ones are
   // dropped beyond it.
   size_t max_pending_messages = 1 << 20;
   // Encoded frames waiting for one peer's socket (it is down or slow); the
-  // oldest are dropped beyond it.
-  size_t max_queued_bytes = 64 << 20;
+  // oldest are dropped beyond it. Above the largest snapshot this node sends,
+  // so that all its chunks fit (a million partitions of metadata: ~71 MiB).
+  size_t max_queued_bytes = 256 << 20;
   size_t max_inbound_connections = 1024;
   int reconnect_backoff_min_ms = 10;
   int reconnect_backoff_max_ms = 1000;
@@ -55,9 +59,10 @@ struct TransportStats {
   uint64_t bytes_sent = 0;
   uint64_t frames_received = 0;
   uint64_t messages_received = 0;
-  uint64_t messages_dropped = 0;     // queue limits, no such peer, or lost with a connection
-  uint64_t connects = 0;             // outbound connections established
-  uint64_t connections_refused = 0;  // inbound: bad handshake, bad frame, too many
+  uint64_t messages_dropped = 0;         // queue limits, no such peer, or lost with a connection
+  uint64_t connects = 0;                 // outbound connections established
+  uint64_t connections_refused = 0;      // inbound: bad handshake, bad frame, too many
+  uint64_t snapshot_chunks_dropped = 0;  // inbound: a partial snapshot lost a chunk
 };
 
 class Transport {
@@ -96,6 +101,7 @@ class Transport {
 
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> read_inbound(std::shared_ptr<Inbound> inbound);
+  bool assemble_snapshots(Inbound& inbound, std::vector<Message>& messages);
   boost::asio::awaitable<void> run_peer(std::shared_ptr<Peer> peer);
   boost::asio::awaitable<bool> connect(Peer& peer, std::shared_ptr<Socket> socket);
   boost::asio::awaitable<void> write_frames(Peer& peer, std::shared_ptr<Socket> socket);

@@ -21,12 +21,14 @@ constexpr auto kPatience = std::chrono::seconds(30);
 
 class Node {
  public:
-  explicit Node(NodeId id, std::string cluster_id = "test-cluster", uint16_t port = 0) {
+  explicit Node(NodeId id, std::string cluster_id = "test-cluster", uint16_t port = 0,
+                size_t max_frame_bytes = 64 << 20, size_t max_queued_bytes = 64 << 10) {
     TransportOptions options;
     options.self = id;
     options.cluster_id = std::move(cluster_id);
     options.listen_port = port;
-    options.max_queued_bytes = 64 << 10;
+    options.max_frame_bytes = max_frame_bytes;
+    options.max_queued_bytes = max_queued_bytes;
     transport_ = std::make_unique<Transport>(io_, options, [this](std::vector<Message>& batch) {
       std::lock_guard lock(mutex_);
       ++frames_;
@@ -63,6 +65,7 @@ class Node {
   void connect_to(NodeId id, uint16_t port) {
     run([&] { transport_->set_peer(PeerAddress{.node = id, .host = "127.0.0.1", .port = port}); });
   }
+  Transport& transport() { return *transport_; }  // on the transport's thread only
   TransportStats stats() {
     return run([this] { return transport_->stats(); });
   }
@@ -149,6 +152,38 @@ TEST(RaftTransport, OneFlushIsOneFrameForManyGroups) {
   EXPECT_EQ(b.frames(), 1);
   EXPECT_EQ(a.stats().frames_sent, 1u);
   EXPECT_EQ(a.stats().messages_sent, 1000u);
+}
+
+TEST(RaftTransport, ASnapshotLargerThanAFrameArrivesWholeInChunks) {
+  constexpr size_t kFrameBytes = 64 << 10;
+  Node a(1, "test-cluster", 0, kFrameBytes, 8 << 20);
+  Node b(2, "test-cluster", 0, kFrameBytes, 8 << 20);
+  ASSERT_TRUE(a.start().ok());
+  ASSERT_TRUE(b.start().ok());
+  a.connect_to(2, b.port());
+  ASSERT_TRUE(eventually([&] { return a.connected(2); }));
+  Bytes data(1 << 20);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 7);
+  a.run([&] {
+    Message message;
+    message.type = MessageType::kSnapshot;
+    message.group = 5;
+    message.to = 2;
+    message.term = 4;
+    message.snapshot = SnapshotMeta{.end_offset = 10, .last_term = 4, .config = {{1, 2}, {}}};
+    message.snapshot_data = std::make_shared<const Bytes>(data);
+    a.transport().send(std::move(message));
+    a.transport().flush();
+    return 0;
+  });
+  ASSERT_TRUE(b.wait_for_messages(1));
+  const auto received = b.received();
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_EQ(received[0].type, MessageType::kSnapshot);
+  EXPECT_EQ(received[0].snapshot_total_bytes, -1);
+  ASSERT_NE(received[0].snapshot_data, nullptr);
+  EXPECT_EQ(*received[0].snapshot_data, data);
+  EXPECT_GE(a.stats().frames_sent, 16u);  // 1 MiB in chunks of at most 16 KiB
 }
 
 TEST(RaftTransport, AnotherClustersNodeIsRefused) {

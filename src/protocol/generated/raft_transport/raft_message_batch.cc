@@ -135,7 +135,9 @@ void raft_message_batch::RaftMessage::encode(Writer& w, int16_t version) const {
     const bool write_leadership_transfer = this->leadership_transfer != false;
     const bool write_snapshot = this->snapshot.has_value();
     const bool write_snapshot_data = !this->snapshot_data.is_null;
-    TaggedFieldsWriter tagged(w, this->unknown_tagged_fields, write_read_context + write_conflict_term + write_conflict_start_offset + write_leadership_transfer + write_snapshot + write_snapshot_data);
+    const bool write_snapshot_chunk_offset = this->snapshot_chunk_offset != 0;
+    const bool write_snapshot_total_bytes = this->snapshot_total_bytes != -1;
+    TaggedFieldsWriter tagged(w, this->unknown_tagged_fields, write_read_context + write_conflict_term + write_conflict_start_offset + write_leadership_transfer + write_snapshot + write_snapshot_data + write_snapshot_chunk_offset + write_snapshot_total_bytes);
     if (write_read_context) {
       Writer& payload = tagged.begin(0);
       payload.write_int64(this->read_context);
@@ -165,6 +167,16 @@ void raft_message_batch::RaftMessage::encode(Writer& w, int16_t version) const {
     if (write_snapshot_data) {
       Writer& payload = tagged.begin(5);
       payload.write_records(this->snapshot_data, true);
+      tagged.end();
+    }
+    if (write_snapshot_chunk_offset) {
+      Writer& payload = tagged.begin(6);
+      payload.write_int64(this->snapshot_chunk_offset);
+      tagged.end();
+    }
+    if (write_snapshot_total_bytes) {
+      Writer& payload = tagged.begin(7);
+      payload.write_int64(this->snapshot_total_bytes);
       tagged.end();
     }
     tagged.finish();
@@ -215,6 +227,12 @@ void raft_message_batch::RaftMessage::decode(Reader& r, int16_t version) {
           break;
         case 5:
           this->snapshot_data = tagged.payload().read_records(true, true);
+          break;
+        case 6:
+          this->snapshot_chunk_offset = tagged.payload().read_int64();
+          break;
+        case 7:
+          this->snapshot_total_bytes = tagged.payload().read_int64();
           break;
         default:
           tagged.keep_unknown(this->unknown_tagged_fields);

@@ -93,8 +93,14 @@ struct RaftMessage {
   bool leadership_transfer{};
   // Snapshot: what the snapshot covers. (versions 0+, nullable 0+, tag 4)
   std::optional<RaftSnapshot> snapshot = std::nullopt;
-  // Snapshot: the state machine's snapshot bytes. (versions 0+, nullable 0+, tag 5)
+  // Snapshot: the state machine's snapshot bytes (a chunk of them if SnapshotTotalBytes is set).
+  // (versions 0+, nullable 0+, tag 5)
   Records snapshot_data{};
+  // Snapshot chunk: where SnapshotData starts in the whole snapshot. (versions 0+, tag 6)
+  int64_t snapshot_chunk_offset{};
+  // Snapshot chunk: the size of the whole snapshot; -1: SnapshotData is the whole snapshot.
+  // (versions 0+, tag 7)
+  int64_t snapshot_total_bytes = -1;
   // Tagged fields this code does not know, kept for re-encoding.
   std::vector<RawTaggedField> unknown_tagged_fields;
 

@@ -712,6 +712,8 @@ namespace {
   s.leadership_transfer = true;
   fill(s.snapshot.emplace(), version, all);
   s.snapshot_data = Records::from_bytes(kSampleRecords);
+  s.snapshot_chunk_offset = int64_t{43};
+  s.snapshot_total_bytes = int64_t{23};
 }
 
 [[maybe_unused]] void fill(::fjord::protocol::raft_transport::RaftMessageBatch& s, int16_t version, bool all) {
