@@ -102,6 +102,13 @@ def test_a_node_that_does_not_lead_the_partition_answers_not_leader(cluster):
     md = wait_for_leaders(cluster.bootstrap(1), topic, 3)
     leader = md.partitions[0].leader
     wrong = next(n for n in cluster.nodes if n != leader)
+    # Followers learn of the topic one heartbeat after the controller: wait
+    # until the wrong node knows it, or it rightly answers UNKNOWN_TOPIC.
+    deadline = time.monotonic() + 30
+    while topic not in cluster.metadata(wrong, topic).topics or \
+            cluster.metadata(wrong, topic).topics[topic].error is not None:
+        assert time.monotonic() < deadline, f"node {wrong} never learned of {topic}"
+        time.sleep(0.1)
     conn = kafka_raw.Connection(cluster.bootstrap(wrong))
     try:
         body = conn.call(kafka_raw.produce_request_v7, topic=topic, partition=0,
