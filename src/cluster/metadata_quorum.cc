@@ -381,13 +381,15 @@ Result<raft::Offset> MetadataQuorum::propose_change(const raft::ConfigChange& ch
   return future.get();
 }
 
-// Polls until `done(report)` holds; fails if leadership is lost or time runs out.
+// Polls until `done(report)` holds; fails if time runs out or, when
+// `leader_only`, as soon as this node no longer leads.
 Status MetadataQuorum::wait_for(const std::function<bool(const QuorumReport&)>& done,
-                                std::chrono::steady_clock::time_point deadline, const char* what) {
+                                std::chrono::steady_clock::time_point deadline, const char* what,
+                                bool leader_only) {
   for (;;) {
     auto report = this->report();
     if (!report) return report.error();
-    if (report->raft.role != raft::Role::kLeader) {
+    if (leader_only && report->raft.role != raft::Role::kLeader) {
       return Error{ErrorCode::kNotLeaderOrFollower, "leadership moved during the change"};
     }
     if (done(*report)) return {};
@@ -455,20 +457,11 @@ Status MetadataQuorum::remove_voter(int32_t id, int timeout_ms) {
   auto removed = propose_change({raft::ConfigChangeType::kRemoveVoter, id}, std::nullopt);
   if (!removed) return removed.error();
   const raft::Offset offset = *removed;
-  if (id == impl_->options.node_id) {
-    // The leader removing itself steps down once the change commits; the
-    // report then comes from a follower, so wait for the commit as one.
-    for (;;) {
-      auto r = report();
-      if (r && r->raft.high_watermark > offset) return {};
-      if (std::chrono::steady_clock::now() > deadline) {
-        return Error{ErrorCode::kRequestTimedOut, "timed out waiting for the removal"};
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
+  // A leader removing itself steps down once the change commits, so it waits
+  // for the commit whatever its role.
+  const bool leader_only = id != impl_->options.node_id;
   return wait_for([offset](const QuorumReport& r) { return r.raft.high_watermark > offset; },
-                  deadline, "the removal is committed");
+                  deadline, "the removal is committed", leader_only);
 }
 
 void MetadataQuorum::stop() {

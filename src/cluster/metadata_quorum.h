@@ -119,7 +119,8 @@ class MetadataQuorum final : public metadata::MetadataCommitter {
   Result<raft::Offset> propose_change(const raft::ConfigChange& change,
                                       const std::optional<HostPort>& address);
   Status wait_for(const std::function<bool(const QuorumReport&)>& done,
-                  std::chrono::steady_clock::time_point deadline, const char* what);
+                  std::chrono::steady_clock::time_point deadline, const char* what,
+                  bool leader_only = true);
   explicit MetadataQuorum(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
