@@ -10,9 +10,11 @@ import socket
 import time
 
 import pytest
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import AdminClient, NewTopic
 
+import kafka_raw
 from conftest import Broker
+from fjord_helpers import admin_client
 
 CLUSTER_FORM_TIMEOUT_S = 60
 
@@ -122,3 +124,46 @@ class Cluster:
         for node in self.nodes.values():
             if node.running():
                 node.stop_ok()
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """Three nodes, started and formed; import it into a test module to use it."""
+    c = Cluster(tmp_path)
+    c.start_all()
+    yield c
+    c.stop_all()
+
+
+def create_topics(bootstrap, names, partitions):
+    admin = admin_client(bootstrap)
+    futures = admin.create_topics(
+        [NewTopic(name, num_partitions=partitions, replication_factor=1) for name in names],
+        operation_timeout=30, request_timeout=30)
+    for name in names:
+        futures[name].result(timeout=30)
+
+
+def topic_ids(cluster, node_id):
+    """{name: topic id} of every topic but the internal ones, as the node
+    answers Metadata v12 (no other node is contacted)."""
+    conn = kafka_raw.Connection(cluster.bootstrap(node_id))
+    try:
+        body = conn.call(kafka_raw.metadata_request_v12, flexible_header=True, topics=None)
+    finally:
+        conn.close()
+    topics = kafka_raw.parse_metadata_v12(body)["topics"]
+    return {name: t["topic_id"] for name, t in topics.items() if not name.startswith("__")}
+
+
+def wait_for_topic_ids(cluster, node_id, names, timeout_s=30):
+    """topic_ids() once the node lists every one of `names`."""
+    deadline = time.monotonic() + timeout_s
+    seen = {}
+    while time.monotonic() < deadline:
+        seen = topic_ids(cluster, node_id)
+        if set(names) <= set(seen):
+            return seen
+        time.sleep(0.2)
+    pytest.fail(f"node {node_id} lists {sorted(seen)}, not {sorted(names)}\n"
+                + cluster.nodes[node_id].stderr_tail(30))

@@ -12,31 +12,13 @@ import threading
 import time
 
 import pytest
-from confluent_kafka.admin import NewTopic
 
 import kafka_raw
-from cluster_helpers import Cluster
+from cluster_helpers import cluster, create_topics  # noqa: F401 (cluster: a fixture)
 from conftest import broker_binary
-from fjord_helpers import admin_client, consume, produce_sync, wait_for_leaders
+from fjord_helpers import consume, produce_sync, wait_for_leaders
 
 pytestmark = pytest.mark.fjord_timeout(300)
-
-
-@pytest.fixture
-def cluster(tmp_path):
-    c = Cluster(tmp_path)
-    c.start_all()
-    yield c
-    c.stop_all()
-
-
-def create_topics(bootstrap, names, partitions):
-    admin = admin_client(bootstrap)
-    futures = admin.create_topics(
-        [NewTopic(name, num_partitions=partitions, replication_factor=1) for name in names],
-        operation_timeout=30, request_timeout=30)
-    for name in names:
-        futures[name].result(timeout=30)
 
 
 def test_every_node_lists_all_brokers_and_the_same_controller(cluster):

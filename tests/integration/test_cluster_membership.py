@@ -12,22 +12,12 @@ import time
 import pytest
 from confluent_kafka import KafkaException
 
-from cluster_helpers import Cluster
+from cluster_helpers import cluster, create_topics, topic_ids, wait_for_topic_ids  # noqa: F401
 from test_cli_cluster import fjord
-from test_cluster import create_topics
-from test_cluster_snapshots import topic_ids, wait_for_topics
 
 pytestmark = pytest.mark.fjord_timeout(400)
 
 CREATE_RETRY_S = 30
-
-
-@pytest.fixture
-def cluster(tmp_path):
-    c = Cluster(tmp_path)
-    c.start_all()
-    yield c
-    c.stop_all()
 
 
 class TopicCreator(threading.Thread):
@@ -129,7 +119,7 @@ def test_a_voter_is_added_and_the_controller_removed_while_topics_are_created(cl
     print(f"{len(creator.acknowledged)} topics created during the changes")
 
     # Every acknowledged topic is on every remaining node, once, with one id.
-    ids = {n: wait_for_topics(cluster, n, creator.acknowledged) for n in remaining}
+    ids = {n: wait_for_topic_ids(cluster, n, creator.acknowledged) for n in remaining}
     assert len({tuple(sorted(v.items())) for v in ids.values()}) == 1
 
     # The new voter restarts as a voter (its configuration is in its log, not

@@ -10,9 +10,7 @@ import time
 
 import pytest
 
-import kafka_raw
-from cluster_helpers import Cluster
-from test_cluster import create_topics
+from cluster_helpers import Cluster, create_topics, topic_ids, wait_for_topic_ids
 
 pytestmark = pytest.mark.fjord_timeout(300)
 
@@ -41,33 +39,11 @@ def loaded_snapshots(node):
         return [(int(m.group(1)), int(m.group(2))) for m in LOADED.finditer(err.read())]
 
 
-def topic_ids(cluster, node_id):
-    """{name: topic id} of every topic as the node answers Metadata v12."""
-    conn = kafka_raw.Connection(cluster.bootstrap(node_id))
-    try:
-        body = conn.call(kafka_raw.metadata_request_v12, flexible_header=True, topics=None)
-    finally:
-        conn.close()
-    topics = kafka_raw.parse_metadata_v12(body)["topics"]
-    return {name: t["topic_id"] for name, t in topics.items() if not name.startswith("__")}
-
-
-def wait_for_topics(cluster, node_id, names, timeout_s=30):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        seen = topic_ids(cluster, node_id)
-        if set(names) <= set(seen):
-            return seen
-        time.sleep(0.2)
-    pytest.fail(f"node {node_id} lists {sorted(seen)}, not {sorted(names)}\n"
-                + cluster.nodes[node_id].stderr_tail(30))
-
-
 def test_nodes_snapshot_the_metadata_and_restart_from_it(cluster):
     names = [f"snap-{i}" for i in range(5)]
     for name in names:
         create_topics(cluster.bootstrap(), [name], partitions=2)
-    ids = {n: wait_for_topics(cluster, n, names) for n in cluster.nodes}
+    ids = {n: wait_for_topic_ids(cluster, n, names) for n in cluster.nodes}
     assert len({tuple(sorted(v.items())) for v in ids.values()}) == 1, ids
     for node_id, node in cluster.nodes.items():
         assert snapshot_ends(node)[-1] > 0, f"node {node_id} took no snapshot"
@@ -79,7 +55,7 @@ def test_nodes_snapshot_the_metadata_and_restart_from_it(cluster):
         assert loaded, f"node {node_id} did not start from a snapshot\n{node.stderr_tail(30)}"
         end, topics = loaded[0]
         assert end > 0 and topics >= len(names)
-        assert wait_for_topics(cluster, node_id, names) == ids[node_id]
+        assert wait_for_topic_ids(cluster, node_id, names) == ids[node_id]
 
 
 def test_a_node_behind_the_log_start_is_sent_the_leaders_snapshot(cluster):
@@ -102,7 +78,7 @@ def test_a_node_behind_the_log_start_is_sent_the_leaders_snapshot(cluster):
 
     cluster.start(laggard)
     cluster.wait_formed()
-    seen = wait_for_topics(cluster, laggard, names)
+    seen = wait_for_topic_ids(cluster, laggard, names)
     assert seen == topic_ids(cluster, controller)
     node = cluster.nodes[laggard]
     assert any(end > ends_before[-1] and topics >= len(names)

@@ -8,23 +8,14 @@ Checked with confluent-kafka (librdkafka) as producer and consumer.
 import pytest
 
 import kafka_raw
-from cluster_helpers import Cluster
+from cluster_helpers import cluster, create_topics  # noqa: F401 (cluster: a fixture)
 from fjord_helpers import wait_for_leaders
-from test_cluster import create_topics
 from test_txn_confluent import produce_in_transaction, tagged, transactional_producer
 from txn_helpers import high_watermark, last_stable_offset, read_to_end, values_by_partition
 
 pytestmark = pytest.mark.fjord_timeout(300)
 
 PARTITIONS = 6
-
-
-@pytest.fixture
-def cluster(tmp_path):
-    c = Cluster(tmp_path)
-    c.start_all()
-    yield c
-    c.stop_all()
 
 
 def test_a_transaction_across_brokers_ends_on_every_partition(cluster):
