@@ -5,16 +5,15 @@ is the active controller. Checked with real clients: librdkafka (confluent-kafka
 kafka-python and kcat.
 """
 
-import random
 import re
 import subprocess
-import threading
 import time
 
 import pytest
 
 import kafka_raw
-from cluster_helpers import cluster, create_topics  # noqa: F401 (cluster: a fixture)
+from cluster_helpers import (cluster, create_topics,  # noqa: F401 (cluster: a fixture)
+                             kill_controllers_during_topic_creation)
 from conftest import broker_binary
 from fjord_helpers import consume, produce_sync, wait_for_leaders
 
@@ -103,87 +102,7 @@ def test_a_node_that_does_not_lead_the_partition_answers_not_leader(cluster):
 def test_killing_the_controller_during_topic_creation_loses_and_repeats_nothing(cluster):
     """kill -9 the active controller again and again while a client creates topics;
     every acknowledged topic is then on every node exactly once, with one id."""
-    acknowledged = {}
-    errors = []
-    stop = threading.Event()
-
-    def creator():
-        i = 0
-        while not stop.is_set():
-            name = f"t{i:04d}"
-            try:
-                create_topics(cluster.bootstrap(), [name], partitions=2)
-                acknowledged[name] = True
-            except Exception as error:  # controller gone: this one may or may not exist
-                errors.append((name, repr(error)))
-            i += 1
-
-    worker = threading.Thread(target=creator, daemon=True)
-    worker.start()
-    rng = random.Random(5)
-    failovers_s = []
-    try:
-        for _ in range(3):
-            time.sleep(rng.uniform(0.5, 2.0))
-            victim = cluster.controller_of(next(n for n, node in cluster.nodes.items()
-                                                if node.running()))
-            killed_at = time.monotonic()
-            cluster.nodes[victim].kill()
-            survivors = [n for n in cluster.nodes if n != victim]
-            new_controller = wait_for_new_controller(cluster, survivors, victim)
-            failovers_s.append(time.monotonic() - killed_at)
-            assert new_controller in survivors
-            cluster.start(victim)
-            cluster.wait_formed()
-    finally:
-        stop.set()
-        worker.join(timeout=120)
-    print(f"failover times (s): {[round(f, 2) for f in failovers_s]}; "
-          f"{len(acknowledged)} topics acknowledged, {len(errors)} attempts failed")
-    assert len(acknowledged) >= 5, f"too few creations went through: {errors[-5:]}"
-
-    ids = {}
-    for node_id in cluster.nodes:
-        topics = wait_for_topics(cluster, node_id, set(acknowledged))
-        for name in acknowledged:
-            meta = topics[name]
-            assert len(meta.partitions) == 2, f"{name} on node {node_id}: {meta.partitions}"
-            ids.setdefault(name, set()).add(topic_id(cluster, node_id, name))
-    for name, seen in ids.items():
-        assert len(seen) == 1, f"{name} has different ids on different nodes: {seen}"
-
-
-def wait_for_new_controller(cluster, survivors, old, timeout_s=30):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            seen = {cluster.controller_of(n) for n in survivors}
-            if len(seen) == 1 and old not in seen and -1 not in seen:
-                return seen.pop()
-        except Exception:
-            pass
-        time.sleep(0.05)
-    pytest.fail(f"no new controller within {timeout_s}s after node {old} was killed")
-
-
-def wait_for_topics(cluster, node_id, names, timeout_s=30):
-    deadline = time.monotonic() + timeout_s
-    topics = {}
-    while time.monotonic() < deadline:
-        topics = cluster.metadata(node_id).topics
-        if names <= set(topics):
-            return topics
-        time.sleep(0.2)
-    pytest.fail(f"node {node_id} lacks acknowledged topics {sorted(names - set(topics))}")
-
-
-def topic_id(cluster, node_id, name):
-    conn = kafka_raw.Connection(cluster.bootstrap(node_id))
-    try:
-        body = conn.call(kafka_raw.metadata_request_v12, flexible_header=True, topics=[name])
-    finally:
-        conn.close()
-    return kafka_raw.parse_metadata_v12(body)["topics"][name]["topic_id"]
+    kill_controllers_during_topic_creation(cluster)
 
 
 def test_a_node_that_stops_heartbeating_is_fenced_until_it_is_back(cluster):
