@@ -3,6 +3,10 @@
 // static (server.properties / flags) and described read-only.
 #include <fmt/core.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "broker/admin_calls.h"
 #include "broker/broker.h"
 #include "protocol/generated/alter_configs_request.h"
 #include "protocol/generated/alter_configs_response.h"
@@ -104,8 +108,8 @@ boost::asio::awaitable<p::DescribeConfigsResponse> Broker::describe_configs(
       for (const auto& setting : broker_settings(config_)) {
         if (!wanted(resource.configuration_keys, setting.name)) continue;
         result.configs.push_back(describe_entry(setting.name, setting.value,
-                                                metadata::ConfigSource::kStaticBroker,
-                                                setting.type, "", true, request));
+                                                metadata::ConfigSource::kStaticBroker, setting.type,
+                                                "", true, request));
       }
     } else {
       result.error_code = to_wire(ErrorCode::kInvalidRequest);
@@ -153,8 +157,11 @@ boost::asio::awaitable<p::AlterConfigsResponse> Broker::alter_configs(
       for (const auto& c : resource.configs) {
         if (c.value) configs[c.name] = *c.value;
       }
-      status = controller_.replace_configs(resource.resource_name, configs, request.validate_only,
-                                           wall_clock_ms());
+      status =
+          co_await boost::asio::co_spawn(admin_calls_,
+                                         admin::replace_configs(controller_, resource.resource_name,
+                                                                configs, request.validate_only),
+                                         boost::asio::use_awaitable);
     }
     if (status && !request.validate_only) {
       co_await partitions_.reconfigure_topic(
@@ -184,8 +191,11 @@ boost::asio::awaitable<p::IncrementalAlterConfigsResponse> Broker::incremental_a
         changes.push_back({c.name, c.value, static_cast<metadata::AlterOp>(c.config_operation)});
       }
       if (status) {
-        status = controller_.alter_configs(resource.resource_name, changes, request.validate_only,
-                                           wall_clock_ms());
+        status =
+            co_await boost::asio::co_spawn(admin_calls_,
+                                           admin::alter_configs(controller_, resource.resource_name,
+                                                                changes, request.validate_only),
+                                           boost::asio::use_awaitable);
       }
     }
     if (status && !request.validate_only) {

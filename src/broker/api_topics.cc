@@ -2,8 +2,11 @@
 // DeleteTopics, CreatePartitions.
 #include <fmt/core.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <set>
 
+#include "broker/admin_calls.h"
 #include "broker/broker.h"
 #include "protocol/generated/create_partitions_request.h"
 #include "protocol/generated/create_partitions_response.h"
@@ -34,8 +37,11 @@ boost::asio::awaitable<Result<std::shared_ptr<const metadata::TopicInfo>>> Broke
     }
     co_return topic->second;
   }
-  auto created = controller_.create_topic(name, partitions, replication_factor, configs,
-                                          validate_only, wall_clock_ms());
+  auto created = co_await boost::asio::co_spawn(
+      admin_calls_,
+      admin::create_topic(controller_, name, partitions, replication_factor, configs,
+                          validate_only),
+      boost::asio::use_awaitable);
   if (!created || validate_only) {
     co_return created;
   }
@@ -311,7 +317,8 @@ boost::asio::awaitable<p::DeleteTopicsResponse> Broker::delete_topics(
       response.responses.push_back(std::move(result));
       continue;
     }
-    auto deleted = controller_.delete_topic(target, wall_clock_ms());
+    auto deleted = co_await boost::asio::co_spawn(
+        admin_calls_, admin::delete_topic(controller_, target), boost::asio::use_awaitable);
     if (!deleted) {
       result.error_code = to_wire(deleted.error().code);
       result.error_message = deleted.error().message;
@@ -346,8 +353,10 @@ boost::asio::awaitable<p::CreatePartitionsResponse> Broker::create_partitions(
       response.results.push_back(std::move(result));
       continue;
     }
-    Status status = controller_.create_partitions(topic.name, topic.count, request.validate_only,
-                                                  wall_clock_ms());
+    Status status = co_await boost::asio::co_spawn(
+        admin_calls_,
+        admin::create_partitions(controller_, topic.name, topic.count, request.validate_only),
+        boost::asio::use_awaitable);
     if (status && !request.validate_only) {
       if (const auto* info = controller_.image()->find(topic.name)) {
         status = co_await partitions_.open_topic(controller_.image()->topics.at(info->name));

@@ -310,6 +310,9 @@ class Broker final : public net::RequestHandler {
   // The quorum's describe/add/remove may block for seconds: they run here, never
   // on a shard. One thread: voter changes take turns anyway.
   boost::asio::thread_pool quorum_calls_{1};
+  // Controller changes (admin_calls.h) wait for a commit here, not on a shard.
+  // One thread: the controller applies changes one at a time anyway.
+  boost::asio::thread_pool admin_calls_{1};
 };
 
 int64_t wall_clock_ms();
