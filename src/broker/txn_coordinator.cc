@@ -51,7 +51,13 @@ boost::asio::awaitable<std::vector<ErrorCode>> route_marker_job(
                  [codes, sent, indexes, executor](std::vector<ErrorCode> answer) {
                    boost::asio::post(executor, [codes, sent, indexes, answer = std::move(answer)] {
                      for (size_t k = 0; k < indexes.size() && k < answer.size(); ++k) {
-                       (*codes)[indexes[k]] = answer[k];
+                       // The topic is in this node's image (plan_markers checked):
+                       // a leader that does not know it yet (restarting, not
+                       // caught up) must be asked again, not skipped.
+                       const ErrorCode code = answer[k] == ErrorCode::kUnknownTopicOrPartition
+                                                  ? ErrorCode::kNotLeaderOrFollower
+                                                  : answer[k];
+                       (*codes)[indexes[k]] = code;
                      }
                      sent->arrive();
                    });
@@ -91,6 +97,7 @@ struct TxnCoordinator::ShardState {
   txn::TxnConfig config;  // the registry's, with the topic's partition count
   std::unique_ptr<txn::TxnRegistry> registry;
   int64_t since_abort_check_ms = 0;
+  int64_t since_marker_retry_ms = 0;
   int64_t since_expiry_check_ms = 0;
 };
 
@@ -168,10 +175,14 @@ void TxnCoordinator::tick_here(int64_t elapsed_ms) {
   if (!active()) return;
   auto& state = *shard_states_.at(static_cast<size_t>(runtime::ShardPool::current_shard()));
   state.since_abort_check_ms += elapsed_ms;
+  state.since_marker_retry_ms += elapsed_ms;
   state.since_expiry_check_ms += elapsed_ms;
   if (state.since_abort_check_ms >= config_.abort_check_interval_ms) {
     state.since_abort_check_ms = 0;
     registry_here().abort_timed_out();
+  }
+  if (state.since_marker_retry_ms >= config_.marker_retry_interval_ms) {
+    state.since_marker_retry_ms = 0;
     registry_here().retry_markers();
   }
   if (state.since_expiry_check_ms >= config_.expiry_check_interval_ms) {

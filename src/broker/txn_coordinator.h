@@ -43,8 +43,12 @@ struct TxnCoordinatorConfig {
   int64_t expiry_check_interval_ms =
       3600000;  // transaction.remove.expired.transaction.cleanup.interval.ms
   // How long a WriteTxnMarkers to another broker may take (Kafka's
-  // request.timeout.ms); a marker that fails is retried with the abort check.
+  // request.timeout.ms).
   int marker_request_timeout_ms = 30000;
+  // How often markers that failed (a leader moving, a broker down) are tried
+  // again: the transaction holds its producer and read_committed consumers
+  // until they are written.
+  int64_t marker_retry_interval_ms = 500;
 };
 
 // Producer ids for this node, taken from the controller in durable blocks.

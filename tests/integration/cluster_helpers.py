@@ -158,6 +158,25 @@ def topic_ids(cluster, node_id):
     return {name: t["topic_id"] for name, t in topics.items() if not name.startswith("__")}
 
 
+def partition_leaders(cluster, node_id, topic, partitions, timeout_s=30):
+    """{partition: leader} as the node answers Metadata v12, once it lists
+    `partitions` partitions of the topic, each with a leader."""
+    deadline = time.monotonic() + timeout_s
+    leaders = {}
+    while time.monotonic() < deadline:
+        conn = kafka_raw.Connection(cluster.bootstrap(node_id))
+        try:
+            body = conn.call(kafka_raw.metadata_request_v12, flexible_header=True, topics=[topic])
+        finally:
+            conn.close()
+        found = kafka_raw.parse_metadata_v12(body)["topics"].get(topic)
+        leaders = found["partitions"] if found and found["error_code"] == 0 else {}
+        if len(leaders) == partitions and all(leader >= 0 for leader in leaders.values()):
+            return leaders
+        time.sleep(0.1)
+    pytest.fail(f"node {node_id} has no leaders for {partitions} partitions of {topic}: {leaders}")
+
+
 def wait_for_topic_ids(cluster, node_id, names, timeout_s=30):
     """topic_ids() once the node lists every one of `names`."""
     deadline = time.monotonic() + timeout_s
