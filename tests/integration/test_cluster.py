@@ -13,7 +13,7 @@ import pytest
 
 import kafka_raw
 from cluster_helpers import (cluster, create_topics,  # noqa: F401 (cluster: a fixture)
-                             kill_controllers_during_topic_creation)
+                             kill_controllers_during_topic_creation, partition_leaders)
 from conftest import broker_binary
 from fjord_helpers import consume, produce_sync, wait_for_leaders
 
@@ -85,11 +85,7 @@ def test_a_node_that_does_not_lead_the_partition_answers_not_leader(cluster):
     wrong = next(n for n in cluster.nodes if n != leader)
     # Followers learn of the topic one heartbeat after the controller: wait
     # until the wrong node knows it, or it rightly answers UNKNOWN_TOPIC.
-    deadline = time.monotonic() + 30
-    while topic not in cluster.metadata(wrong, topic).topics or \
-            cluster.metadata(wrong, topic).topics[topic].error is not None:
-        assert time.monotonic() < deadline, f"node {wrong} never learned of {topic}"
-        time.sleep(0.1)
+    partition_leaders(cluster, wrong, topic, 3)
     conn = kafka_raw.Connection(cluster.bootstrap(wrong))
     try:
         body = conn.call(kafka_raw.produce_request_v7, topic=topic, partition=0,
