@@ -109,23 +109,29 @@ Status check_cluster_settings(const broker::NodeConfig& config, std::string_view
   if (config.quorum_voters.empty()) return {};
   const broker::QuorumVoter* self = config.own_voter();
   if (self == nullptr && !config.controller_listener) {
-    return Error{ErrorCode::kInvalidConfig,
-                 fmt::format("node.id {} is not among controller.quorum.voters '{}' ({}): give "
-                             "this node one of the ids, or, to add it to the running cluster, "
-                             "give it a Raft address with listeners=PLAINTEXT://HOST:PORT,"
-                             "CONTROLLER://HOST:PORT and then run fjord cluster add-voter",
-                             config.node_id, format_quorum_voters(config.quorum_voters),
-                             voters_origin)};
+    return Error{
+        ErrorCode::kInvalidConfig,
+        fmt::format("node.id {} is not among controller.quorum.voters '{}' ({}): give "
+                    "this node one of the ids, or, to add it to the running cluster, "
+                    "give it a Raft address with listeners=PLAINTEXT://HOST:PORT,"
+                    "CONTROLLER://HOST:PORT and then run fjord cluster add-voter",
+                    config.node_id, format_quorum_voters(config.quorum_voters), voters_origin)};
   }
   if (self == nullptr) {
     const HostPort& listener = *config.controller_listener;
+    if (listener.port == 0) {
+      return Error{ErrorCode::kInvalidConfig,
+                   fmt::format("node {}'s controller listener needs a fixed port, not 0: the "
+                               "voters reach it at the address given to fjord cluster add-voter",
+                               config.node_id)};
+    }
     for (const broker::QuorumVoter& voter : config.quorum_voters) {
       if (voter.port == listener.port && hosts_overlap(voter.host, listener.host)) {
-        return Error{ErrorCode::kInvalidConfig,
-                     fmt::format("node {}'s controller listener {}:{} is voter {}'s address in "
-                                 "controller.quorum.voters ({})",
-                                 config.node_id, listener.host, listener.port, voter.id,
-                                 voters_origin)};
+        return Error{
+            ErrorCode::kInvalidConfig,
+            fmt::format("node {}'s controller listener {}:{} is voter {}'s address in "
+                        "controller.quorum.voters ({})",
+                        config.node_id, listener.host, listener.port, voter.id, voters_origin)};
       }
     }
     if (listener.port == config.listen_port && hosts_overlap(listener.host, config.listen_host)) {

@@ -127,6 +127,10 @@ TEST(ClusterSettings, ANodeOutsideTheVotersJoinsOnItsControllerListener) {
   auto taken = build_from(std::string("node.id=4\ncontroller.quorum.voters=") + kThreeVoters +
                           "\nlisteners=PLAINTEXT://127.0.0.1:9095,CONTROLLER://127.0.0.1:19093\n");
   EXPECT_TRUE(mentions(taken, "is voter 2's address"));
+
+  auto ephemeral = build_from(std::string("node.id=4\ncontroller.quorum.voters=") + kThreeVoters +
+                              "\nlisteners=PLAINTEXT://127.0.0.1:9095,CONTROLLER://127.0.0.1:0\n");
+  EXPECT_TRUE(mentions(ephemeral, "needs a fixed port, not 0"));
 }
 
 TEST(ClusterSettings, BadVotersValueNamesWhereItCameFrom) {
