@@ -29,16 +29,16 @@ struct NodeConfig {
   std::string data_dir = "./data";        // log.dirs
   std::string listen_host = "127.0.0.1";  // listeners
   uint16_t listen_port = 9092;
-  std::string advertised_host;               // advertised.listeners; empty: listen_host
-  uint16_t advertised_port = 0;              // advertised.listeners; 0: the port the listener bound
-  unsigned shards = 0;                       // 0: one per core
-  bool auto_create_topics = true;            // auto.create.topics.enable
-  int32_t num_partitions = 1;                // num.partitions
-  int32_t default_replication_factor = 1;    // default.replication.factor
-  int64_t max_request_bytes = 104857600;     // socket.request.max.bytes
+  std::string advertised_host;             // advertised.listeners; empty: listen_host
+  uint16_t advertised_port = 0;            // advertised.listeners; 0: the port the listener bound
+  unsigned shards = 0;                     // 0: one per core
+  bool auto_create_topics = true;          // auto.create.topics.enable
+  int32_t num_partitions = 1;              // num.partitions
+  int32_t default_replication_factor = 1;  // default.replication.factor
+  int64_t max_request_bytes = 104857600;   // socket.request.max.bytes
   // metadata.log.max.record.bytes.between.snapshots
   int64_t metadata_snapshot_after_bytes = 20 << 20;
-  int64_t connections_max_idle_ms = 600000;  // connections.max.idle.ms
+  int64_t connections_max_idle_ms = 600000;          // connections.max.idle.ms
   int64_t log_retention_check_interval_ms = 300000;  // log.retention.check.interval.ms
   int64_t log_cleaner_backoff_ms = 15000;  // log.cleaner.backoff.ms: compaction check interval
   std::map<std::string, std::string> topic_defaults;

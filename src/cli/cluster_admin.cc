@@ -4,10 +4,10 @@
 
 #include <chrono>
 #include <map>
-#include <string_view>
-#include <vector>
 #include <memory>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "cli/txn_report.h"
 #include "client/broker_connection.h"

@@ -1,8 +1,7 @@
 #include "cli/cluster_admin.h"
 
-#include <gtest/gtest.h>
-
 #include <fmt/core.h>
+#include <gtest/gtest.h>
 
 #include <atomic>
 

@@ -30,7 +30,7 @@ struct TopicInfo {
   protocol::Uuid id;
   int32_t partition_count = 0;
   std::vector<PartitionInfo> partitions;  // by index; partition_count of them
-  ConfigMap configs;  // only the keys set on the topic
+  ConfigMap configs;                      // only the keys set on the topic
 };
 
 struct BrokerEndpoint {

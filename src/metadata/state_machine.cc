@@ -9,13 +9,13 @@
 #include "protocol/generated/metadata/fence_broker_record.h"
 #include "protocol/generated/metadata/partition_change_record.h"
 #include "protocol/generated/metadata/partition_record.h"
+#include "protocol/generated/metadata/producer_ids_record.h"
 #include "protocol/generated/metadata/register_broker_record.h"
 #include "protocol/generated/metadata/register_controller_record.h"
-#include "protocol/generated/metadata/unfence_broker_record.h"
-#include "protocol/generated/metadata/unregister_broker_record.h"
-#include "protocol/generated/metadata/producer_ids_record.h"
 #include "protocol/generated/metadata/remove_topic_record.h"
 #include "protocol/generated/metadata/topic_record.h"
+#include "protocol/generated/metadata/unfence_broker_record.h"
+#include "protocol/generated/metadata/unregister_broker_record.h"
 
 namespace fjord::metadata {
 namespace {

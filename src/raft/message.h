@@ -28,7 +28,7 @@ enum class EntryType : uint8_t {
 
 // Voters decide; learners receive the log but neither vote nor count for commit.
 struct Config {
-  std::vector<NodeId> voters;  // sorted, no duplicates
+  std::vector<NodeId> voters;    // sorted, no duplicates
   std::vector<NodeId> learners;  // sorted, disjoint from voters
   bool operator==(const Config&) const = default;
 };
